@@ -105,7 +105,7 @@ struct StepResult {
     error_message: Option<String>,
 }
 
-/// How a step status weighs when the scenario outcome is the worst of its steps.
+/// Ranks an outcome, because the scenario outcome is the worst of its steps.
 fn severity(outcome: Outcome) -> u8 {
     match outcome {
         Outcome::Passed => 0,

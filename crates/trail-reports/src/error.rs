@@ -10,7 +10,7 @@ const SUPPORTED: &str = "trail reads JUnit XML, Playwright JSON, Cucumber JSON, 
 /// A report that could not be read, with the file and line where reading failed.
 ///
 /// `Display` prints one line with the path, the line when known and what
-/// failed, then a `hint:` line that says what to check.
+/// failed, then a `hint:` line that names what to check.
 #[derive(Debug)]
 pub struct ReadError {
     /// Path of the report file.
@@ -21,7 +21,7 @@ pub struct ReadError {
     pub kind: ReadErrorKind,
 }
 
-/// What failed while reading a report.
+/// The cause of a failed read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadErrorKind {

@@ -6,8 +6,8 @@
 //!
 //! Dialect notes:
 //! - `<testsuite>` may nest at any depth (PHPUnit nests three levels) and may
-//!   be the root; the names of the enclosing `<testsuite>` elements form the
-//!   suite path, while the name of a `<testsuites>` root is not part of it.
+//!   be the root. The names of the enclosing `<testsuite>` elements form the
+//!   suite path, but the name of a `<testsuites>` root is not part of it.
 //! - Surefire and cargo-nextest write `flakyFailure`, `flakyError`,
 //!   `rerunFailure` and `rerunError` for retries. Each becomes an
 //!   [`Attempt`]; a test with only `flaky*` elements passed after retries.
@@ -125,7 +125,7 @@ impl<R: BufRead> JunitReader<R> {
     }
 }
 
-/// What the text inside the current element of a test case belongs to.
+/// Kind of element open inside a test case, which selects the buffer for its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Element {
     /// `<failure>`, `<error>` or `<skipped>` that decides the outcome.
@@ -167,7 +167,7 @@ struct OpenProperty {
     value: Option<String>,
 }
 
-/// State of the test case being read; buffers are reused between cases.
+/// State of the test case being read. Its buffers are reused between cases.
 #[derive(Debug, Default)]
 struct Case {
     result: TestResult,

@@ -292,7 +292,7 @@ fn skip_reason(test: &Test) -> Option<String> {
 
 /// Builds the failure of one run from its `errors`, or from `error` in older reports.
 ///
-/// The first error gives the message and location; the text holds every
+/// The first error gives the message and location. The text contains every
 /// error's stack, because a timed-out test often reports a second error.
 fn failure_of(run: &RunResult) -> Option<Failure> {
     let errors: Vec<&TestError> = if run.errors.is_empty() {
@@ -329,8 +329,8 @@ fn failure_of(run: &RunResult) -> Option<Failure> {
 
 /// Converts steps, keeping only `test.step` steps when the report names categories.
 ///
-/// Playwright 1.4x and later list hooks, fixtures and `expect` calls as
-/// steps too; those are noise in a TestRail result.
+/// Newer Playwright versions also list hooks, fixtures and `expect` calls as
+/// steps, with categories such as `hook`, which are noise in a TestRail result.
 fn convert_steps(steps: &[RunStep]) -> Vec<Step> {
     steps
         .iter()

@@ -134,7 +134,7 @@ impl<R: BufRead> RobotReader<R> {
     }
 }
 
-/// What an open element inside a test is, which decides where its text goes.
+/// Kind of element open inside a test, which selects the buffer for its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Element {
     /// A keyword or control structure, open as the last entry of `Test::steps`.

@@ -45,7 +45,7 @@ impl<R: BufRead> BufRead for LineCounter<R> {
 
     fn consume(&mut self, amount: usize) {
         // `fill_buf` returns the bytes already buffered without reading, so
-        // this sees exactly the bytes that are about to be consumed.
+        // only the bytes that are about to be consumed are counted.
         if let Ok(buffered) = self.inner.fill_buf() {
             let end = amount.min(buffered.len());
             self.newlines += count_newlines(&buffered[..end]);

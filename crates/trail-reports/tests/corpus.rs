@@ -1,6 +1,6 @@
 //! Reads every real report in the shared corpus and checks its counts.
 //!
-//! The expected counts were taken from each file by hand: for JUnit the
+//! The expected counts were taken from each file apart from this crate: for JUnit the
 //! `<testcase>` elements and their `<failure>`, `<error>`, `<skipped>` and
 //! retry children, for the other formats the statuses the file records.
 
@@ -70,7 +70,7 @@ fn first_line(text: Option<&str>) -> Value {
         })
 }
 
-/// A compact, stable description of one result for snapshots.
+/// Builds a compact, stable description of one result for snapshots.
 fn summary(result: &TestResult) -> Value {
     let failure = result.failure.as_ref().map(|failure| {
         json!({
