@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::error::{ReadError, ReadErrorKind};
+use crate::error::{ReadError, json_error};
 use crate::model::{Failure, Origin, Outcome, Step, TestIdentity, TestResult};
 use crate::names::{non_empty, push_tag, strip_ansi};
 
@@ -23,13 +23,8 @@ pub fn read<R: BufRead>(
     reader: R,
     report_path: &Path,
 ) -> Result<std::vec::IntoIter<TestResult>, ReadError> {
-    let features: Vec<Feature> = serde_json::from_reader(reader).map_err(|error| {
-        ReadError::at_line(
-            report_path,
-            error.line() as u64,
-            ReadErrorKind::Json(error.to_string()),
-        )
-    })?;
+    let features: Vec<Feature> =
+        serde_json::from_reader(reader).map_err(|error| json_error(report_path, error))?;
 
     let mut results = Vec::new();
     for feature in &features {

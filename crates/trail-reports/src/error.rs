@@ -84,6 +84,21 @@ impl ReadError {
     }
 }
 
+/// Converts a serde_json error, which counts lines from 1 and uses 0 for I/O errors.
+pub(crate) fn json_error(path: &std::path::Path, error: serde_json::Error) -> ReadError {
+    let line = u64::try_from(error.line()).ok().filter(|&line| line > 0);
+    let kind = if error.is_io() {
+        ReadErrorKind::Io(std::io::Error::other(error.to_string()))
+    } else {
+        ReadErrorKind::Json(error.to_string())
+    };
+    ReadError {
+        path: path.to_path_buf(),
+        line,
+        kind,
+    }
+}
+
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "`{}`", self.path.display())?;

@@ -525,3 +525,50 @@ impl Case {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::BufReader;
+
+    use super::*;
+
+    const DOCUMENT: &str = "<testsuites>\n<testsuite name=\"s\">\n<testcase\n  name=\"a\"\n  time=\"1\"/>\n\n<testcase name=\"b\">\n<system-out>x\ny</system-out>\n</testcase>\n<testcase name=\"c\"></testcase>\n</testsuite>\n</testsuites>\n";
+
+    fn origin_lines(capacity: usize) -> Vec<Option<u64>> {
+        let reader = BufReader::with_capacity(capacity, DOCUMENT.as_bytes());
+        read(reader, Path::new("lines.xml"))
+            .map(|result| result.unwrap().origin.line)
+            .collect()
+    }
+
+    #[test]
+    fn origin_line_is_tag_start() {
+        assert_eq!(origin_lines(8192), [Some(3), Some(7), Some(11)]);
+    }
+
+    #[test]
+    fn origin_line_survives_small_buffers() {
+        for capacity in 1..32 {
+            assert_eq!(
+                origin_lines(capacity),
+                [Some(3), Some(7), Some(11)],
+                "capacity {capacity}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_root_is_rejected() {
+        let mut reader = read("<html><testcase/></html>".as_bytes(), Path::new("page.xml"));
+        let error = reader.next().unwrap().unwrap_err();
+        assert!(matches!(error.kind, ReadErrorKind::Structure(_)), "{error}");
+        assert!(reader.next().is_none());
+    }
+
+    #[test]
+    fn empty_document_is_rejected() {
+        let mut reader = read("<?xml version=\"1.0\"?>".as_bytes(), Path::new("empty.xml"));
+        let error = reader.next().unwrap().unwrap_err();
+        assert!(matches!(error.kind, ReadErrorKind::Structure(_)), "{error}");
+    }
+}

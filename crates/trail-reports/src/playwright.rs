@@ -16,7 +16,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde::Deserialize;
 
-use crate::error::{ReadError, ReadErrorKind};
+use crate::error::{ReadError, json_error};
 use crate::model::{
     Attachment, Attempt, Failure, Origin, Outcome, Property, Step, TestIdentity, TestResult,
 };
@@ -29,13 +29,8 @@ pub fn read<R: BufRead>(
     reader: R,
     report_path: &Path,
 ) -> Result<std::vec::IntoIter<TestResult>, ReadError> {
-    let report: Report = serde_json::from_reader(reader).map_err(|error| {
-        ReadError::at_line(
-            report_path,
-            error.line() as u64,
-            ReadErrorKind::Json(error.to_string()),
-        )
-    })?;
+    let report: Report =
+        serde_json::from_reader(reader).map_err(|error| json_error(report_path, error))?;
 
     let mut results = Vec::new();
     let mut titles = Vec::new();
