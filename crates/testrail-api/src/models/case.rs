@@ -236,10 +236,14 @@ pub struct CaseFieldOptions {
     #[serde(default, deserialize_with = "lenient::bool")]
     pub is_required: bool,
     /// Default value; its JSON type depends on the field type.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_value: Option<serde_json::Value>,
     /// Choices of a dropdown or multi-select field, one `id, label` per line.
-    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub items: Option<String>,
     /// Fields not named above, such as `format` and `rows`.
     #[serde(flatten)]
