@@ -1,1 +1,48 @@
-//! placeholder
+//! The engine of trail: it ties test results to TestRail cases, plans the
+//! requests an upload needs, and executes the plan with a journal so that an
+//! interrupted upload resumes without losing or repeating a result.
+//!
+//! The steps are [`Context::load`] (read the project, suite, cases and
+//! statuses), [`build_plan`] (decide sections, cases, run and results, with
+//! no request sent), and [`Executor`] (send the plan). [`upload`] runs all
+//! three.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use testrail_api::{Client, ClientConfig};
+//! use trail_sync::{ProjectRef, RunTarget, SyncOptions, NoReporter, upload};
+//!
+//! let client = Client::new(ClientConfig::new("http://127.0.0.1:8080/", "admin@example.com", "secret")?)?;
+//! let results: Vec<trail_reports::TestResult> =
+//!     trail_reports::read_report("junit.xml".as_ref())?.collect::<Result<_, _>>()?;
+//! let options = SyncOptions::new(ProjectRef::Name("Demo".into()), RunTarget::Name("Nightly".into()));
+//! let summary = upload(&client, &results, &options, "inputs-hash", &NoReporter).await?;
+//! println!("{} results uploaded to {:?}", summary.results_uploaded, summary.run_url);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod comment;
+pub mod context;
+pub mod elapsed;
+mod error;
+pub mod execute;
+pub mod journal;
+pub mod matching;
+pub mod options;
+pub mod plan;
+pub mod reporter;
+pub mod status;
+pub mod summary;
+mod upload;
+
+pub use context::Context;
+pub use error::SyncError;
+pub use execute::{ExecuteOptions, Executor};
+pub use journal::{Journal, JournalStore};
+pub use options::{CommentOptions, ProjectRef, RunTarget, SectionRef, SyncOptions};
+pub use plan::{SyncPlan, build_plan};
+pub use reporter::{Event, NoReporter, Phase, Reporter};
+pub use status::StatusMap;
+pub use summary::{Rejected, Summary};
+pub use upload::{UploadMode, resume, upload, upload_with};

@@ -1,1 +1,74 @@
-fn main() {}
+//! The `trail` command: upload automated test results into TestRail.
+
+mod cli;
+mod config;
+mod demo;
+mod exit;
+mod output;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    config::warn_deprecated_env();
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(exit::CONFIG);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(exit::CONFIG)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let file = || config::load_file(cli.config.as_deref());
+    match cli.command {
+        Command::Report(args) => report::report(*args, file()?).await,
+        Command::Resume(args) => report::resume(args, file()?).await,
+        Command::Demo(args) => demo::demo(args).await,
+        Command::Emulator(args) => {
+            testrail_emulator::serve(*args)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(exit::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "trail", &mut std::io::stdout());
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug,hyper=info,reqwest=info",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_env("TRAIL_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

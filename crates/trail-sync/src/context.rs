@@ -1,0 +1,244 @@
+//! What trail reads from TestRail before it plans an upload.
+
+use std::collections::HashMap;
+
+use testrail_api::Client;
+use testrail_api::models::{
+    Case, CaseField, CaseFilter, CaseType, Priority, Project, Section, Status,
+};
+
+use crate::error::SyncError;
+use crate::matching::normalized_title;
+use crate::options::{ProjectRef, SyncOptions};
+
+/// System name of the case field that stores automation ids.
+pub const AUTOMATION_ID_FIELD: &str = "custom_automation_id";
+
+/// The state of the target project and suite that planning needs.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Target project.
+    pub project: Project,
+    /// Target suite.
+    pub suite_id: u64,
+    /// Statuses of the instance.
+    pub statuses: Vec<Status>,
+    /// Case fields of the instance that apply to the project.
+    pub case_fields: Vec<CaseField>,
+    /// Sections of the suite.
+    pub sections: Vec<Section>,
+    /// Cases of the suite.
+    pub cases: Vec<Case>,
+    /// Case types, read only when cases are created.
+    pub case_types: Vec<CaseType>,
+    /// Priorities, read only when cases are created.
+    pub priorities: Vec<Priority>,
+}
+
+impl Context {
+    /// Reads the project, suite, statuses, case fields, sections and cases.
+    pub async fn load(client: &Client, options: &SyncOptions) -> Result<Context, SyncError> {
+        let project = resolve_project(client, &options.project).await?;
+        let suite_id = resolve_suite(client, &project, options.suite_id).await?;
+
+        let (statuses, case_fields, sections, cases) = tokio::try_join!(
+            async {
+                client
+                    .get_statuses()
+                    .await
+                    .map_err(|e| SyncError::api("reading statuses", e))
+            },
+            async {
+                client
+                    .get_case_fields()
+                    .await
+                    .map_err(|e| SyncError::api("reading case fields", e))
+            },
+            async {
+                client
+                    .get_sections(project.id, Some(suite_id))
+                    .await
+                    .map_err(|e| SyncError::api("reading sections", e))
+            },
+            async {
+                let filter = CaseFilter {
+                    suite_id: Some(suite_id),
+                    ..CaseFilter::default()
+                };
+                client
+                    .get_cases(project.id, &filter)
+                    .await
+                    .map_err(|e| SyncError::api("reading cases", e))
+            },
+        )?;
+        let case_fields = case_fields
+            .into_iter()
+            .filter(|field| field_applies(field, project.id))
+            .collect();
+
+        Ok(Context {
+            project,
+            suite_id,
+            statuses,
+            case_fields,
+            sections,
+            cases,
+            case_types: Vec::new(),
+            priorities: Vec::new(),
+        })
+    }
+
+    /// Reads case types and priorities, which only new cases need.
+    pub async fn load_creation_metadata(&mut self, client: &Client) -> Result<(), SyncError> {
+        let (types, priorities) = tokio::try_join!(
+            async {
+                client
+                    .get_case_types()
+                    .await
+                    .map_err(|e| SyncError::api("reading case types", e))
+            },
+            async {
+                client
+                    .get_priorities()
+                    .await
+                    .map_err(|e| SyncError::api("reading priorities", e))
+            },
+        )?;
+        self.case_types = types;
+        self.priorities = priorities;
+        Ok(())
+    }
+
+    /// Returns the active case field with this system name.
+    pub fn case_field(&self, system_name: &str) -> Option<&CaseField> {
+        self.case_fields
+            .iter()
+            .find(|f| f.system_name == system_name && f.is_active)
+    }
+
+    /// Returns true when the instance has the automation id field.
+    pub fn has_automation_id(&self) -> bool {
+        self.case_field(AUTOMATION_ID_FIELD).is_some()
+    }
+
+    /// Indexes cases by automation id.
+    pub fn cases_by_automation_id(&self) -> HashMap<String, u64> {
+        let mut map = HashMap::new();
+        for case in &self.cases {
+            if let Some(id) = case.extra.get(AUTOMATION_ID_FIELD).and_then(|v| v.as_str())
+                && !id.is_empty()
+            {
+                map.entry(id.to_owned()).or_insert(case.id);
+            }
+        }
+        map
+    }
+
+    /// Indexes cases by section and normalized title.
+    pub fn cases_by_title(&self) -> HashMap<(u64, String), u64> {
+        let mut map = HashMap::new();
+        for case in &self.cases {
+            map.entry((case.section_id.unwrap_or(0), normalized_title(&case.title)))
+                .or_insert(case.id);
+        }
+        map
+    }
+}
+
+fn field_applies(field: &CaseField, project_id: u64) -> bool {
+    if field.configs.is_empty() {
+        return true;
+    }
+    field.configs.iter().any(|config| {
+        config.context.is_global
+            || config
+                .context
+                .project_ids
+                .as_ref()
+                .is_some_and(|ids| ids.contains(&project_id))
+    })
+}
+
+async fn resolve_project(client: &Client, project: &ProjectRef) -> Result<Project, SyncError> {
+    match project {
+        ProjectRef::Id(id) => client
+            .get_project(*id)
+            .await
+            .map_err(|e| SyncError::api(format!("reading project {id}"), e)),
+        ProjectRef::Name(name) => {
+            let projects = client
+                .get_projects()
+                .await
+                .map_err(|e| SyncError::api("reading projects", e))?;
+            let found = projects
+                .iter()
+                .find(|p| &p.name == name)
+                .or_else(|| projects.iter().find(|p| p.name.eq_ignore_ascii_case(name)));
+            match found {
+                Some(project) => Ok(project.clone()),
+                None => {
+                    let names: Vec<String> = projects
+                        .iter()
+                        .map(|p| format!("`{}` ({})", p.name, p.id))
+                        .collect();
+                    Err(SyncError::Config {
+                        setting: "--project".into(),
+                        message: format!("no project named `{name}`"),
+                        hint: if names.is_empty() {
+                            "the user sees no projects; check its permissions".into()
+                        } else {
+                            format!("projects this user sees: {}", names.join(", "))
+                        },
+                    })
+                }
+            }
+        }
+    }
+}
+
+async fn resolve_suite(
+    client: &Client,
+    project: &Project,
+    wanted: Option<u64>,
+) -> Result<u64, SyncError> {
+    let suites = client
+        .get_suites(project.id)
+        .await
+        .map_err(|e| SyncError::api(format!("reading suites of project {}", project.id), e))?;
+
+    if let Some(id) = wanted {
+        if suites.iter().any(|s| s.id == id) {
+            return Ok(id);
+        }
+        return Err(SyncError::Config {
+            setting: "--suite-id".into(),
+            message: format!("suite {id} is not in project `{}`", project.name),
+            hint: format!("suites of this project: {}", list_suites(&suites)),
+        });
+    }
+    match suites.as_slice() {
+        [only] => Ok(only.id),
+        [] => Err(SyncError::Config {
+            setting: "--suite-id".into(),
+            message: format!("project `{}` has no suite", project.name),
+            hint: "create a suite in TestRail or pass --suite-id".into(),
+        }),
+        _ => Err(SyncError::Config {
+            setting: "--suite-id".into(),
+            message: format!(
+                "project `{}` has {} suites and none was chosen",
+                project.name,
+                suites.len()
+            ),
+            hint: format!("pass --suite-id with one of: {}", list_suites(&suites)),
+        }),
+    }
+}
+
+fn list_suites(suites: &[testrail_api::models::Suite]) -> String {
+    suites
+        .iter()
+        .map(|s| format!("{} (`{}`)", s.id, s.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

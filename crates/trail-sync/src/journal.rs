@@ -1,0 +1,239 @@
+//! The journal: a plan and how far its execution got, saved in the spool
+//! directory after every step so that an interrupted upload can resume.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::SyncError;
+use crate::plan::SyncPlan;
+use crate::summary::Rejected;
+
+/// Folder inside the spool directory that holds upload journals.
+const UPLOADS_DIR: &str = "uploads";
+
+/// A plan and the progress of its execution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Journal {
+    /// Identifies the inputs (reports and options) the plan was built from.
+    pub fingerprint: String,
+    /// Unix time at which the upload started.
+    pub started_at: i64,
+    /// The plan being executed, stored once in its own file.
+    #[serde(skip)]
+    pub plan: SyncPlan,
+    /// True when this journal was read back from the spool.
+    #[serde(skip)]
+    pub resumed: bool,
+    /// Ids of created sections, by plan index.
+    pub sections: Vec<Option<u64>>,
+    /// Ids of created cases, by plan index.
+    pub cases: Vec<Option<u64>>,
+    /// Run id once the run is found or created.
+    pub run_id: Option<u64>,
+    /// Run URL once known.
+    pub run_url: Option<String>,
+    /// True when trail created the run.
+    pub run_created: bool,
+    /// True once the run contains every case of the plan.
+    pub run_cases_done: bool,
+    /// Per planned result: true once TestRail stored it.
+    pub results_done: Vec<bool>,
+    /// Per planned result: true while a request that carries it may have
+    /// reached TestRail without an answer.
+    pub results_in_flight: Vec<bool>,
+    /// Results TestRail rejected, with its reason.
+    pub rejected: Vec<Rejected>,
+    /// True once the run was closed.
+    pub closed: bool,
+    /// Creating requests that were sent and not answered; each is checked
+    /// against TestRail before it is sent again.
+    pub pending: Vec<PendingStep>,
+}
+
+/// A creating request that may have been applied without an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingStep {
+    /// `add_section` for a plan index.
+    Section(usize),
+    /// `add_case` for a plan index.
+    Case(usize),
+    /// `add_run`.
+    Run,
+}
+
+impl Journal {
+    /// Starts a journal for a new plan.
+    pub fn new(fingerprint: String, plan: SyncPlan) -> Journal {
+        let started_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Journal {
+            fingerprint,
+            started_at,
+            sections: vec![None; plan.sections.len()],
+            cases: vec![None; plan.cases.len()],
+            run_id: None,
+            run_url: None,
+            run_created: false,
+            run_cases_done: false,
+            results_done: vec![false; plan.results.len()],
+            results_in_flight: vec![false; plan.results.len()],
+            rejected: Vec::new(),
+            closed: false,
+            pending: Vec::new(),
+            plan,
+            resumed: false,
+        }
+    }
+
+    /// Number of results stored so far.
+    pub fn results_uploaded(&self) -> usize {
+        self.results_done.iter().filter(|done| **done).count()
+    }
+}
+
+/// Where journals live and how they are written.
+#[derive(Debug, Clone)]
+pub struct JournalStore {
+    dir: PathBuf,
+}
+
+impl JournalStore {
+    /// Uses `{spool}/uploads`, creating it when missing.
+    pub fn open(spool: &Path) -> Result<JournalStore, SyncError> {
+        let dir = spool.join(UPLOADS_DIR);
+        fs::create_dir_all(&dir).map_err(|e| SyncError::Journal {
+            path: dir.clone(),
+            message: format!("cannot create: {e}"),
+        })?;
+        Ok(JournalStore { dir })
+    }
+
+    /// Spool directory that contains the store.
+    pub fn spool(&self) -> PathBuf {
+        self.dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.dir.clone())
+    }
+
+    /// Path of the progress file for a fingerprint.
+    pub fn path_for(&self, fingerprint: &str) -> PathBuf {
+        self.dir.join(format!("{fingerprint}.json"))
+    }
+
+    /// Path of the plan file for a fingerprint.
+    fn plan_path_for(&self, fingerprint: &str) -> PathBuf {
+        self.dir.join(format!("{fingerprint}.plan"))
+    }
+
+    /// Loads the unfinished journal for these inputs, if there is one.
+    pub fn load(&self, fingerprint: &str) -> Result<Option<Journal>, SyncError> {
+        let path = self.path_for(fingerprint);
+        let Some(bytes) = read_optional(&path)? else {
+            return Ok(None);
+        };
+        let plan_path = self.plan_path_for(fingerprint);
+        let Some(plan_bytes) = read_optional(&plan_path)? else {
+            return Ok(None);
+        };
+        let unreadable = |path: &Path, e: serde_json::Error| SyncError::Journal {
+            path: path.to_path_buf(),
+            message: format!("cannot be read ({e}); delete it to start the upload afresh"),
+        };
+        let mut journal: Journal =
+            serde_json::from_slice(&bytes).map_err(|e| unreadable(&path, e))?;
+        journal.plan =
+            serde_json::from_slice(&plan_bytes).map_err(|e| unreadable(&plan_path, e))?;
+        journal.resumed = true;
+        Ok(Some(journal))
+    }
+
+    /// Writes the plan of a new journal and its empty progress.
+    pub fn create(&self, journal: &Journal) -> Result<(), SyncError> {
+        let path = self.plan_path_for(&journal.fingerprint);
+        let bytes = serde_json::to_vec(&journal.plan).map_err(|e| SyncError::Journal {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        write_atomically(&self.dir, &path, &bytes)?;
+        self.save(journal)
+    }
+
+    /// Lists every unfinished journal, oldest first.
+    pub fn list(&self) -> Result<Vec<Journal>, SyncError> {
+        let entries = fs::read_dir(&self.dir).map_err(|e| SyncError::Journal {
+            path: self.dir.clone(),
+            message: e.to_string(),
+        })?;
+        let mut journals = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|ext| ext == "json")
+                && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+                && let Some(journal) = self.load(stem)?
+            {
+                journals.push(journal);
+            }
+        }
+        journals.sort_by_key(|j| j.started_at);
+        Ok(journals)
+    }
+
+    /// Writes the progress of a journal atomically.
+    pub fn save(&self, journal: &Journal) -> Result<(), SyncError> {
+        let path = self.path_for(&journal.fingerprint);
+        let bytes = serde_json::to_vec(journal).map_err(|e| SyncError::Journal {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        write_atomically(&self.dir, &path, &bytes)
+    }
+
+    /// Removes the journal of a finished upload.
+    pub fn remove(&self, fingerprint: &str) -> Result<(), SyncError> {
+        for path in [self.path_for(fingerprint), self.plan_path_for(fingerprint)] {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(SyncError::Journal {
+                        path,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, SyncError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(SyncError::Journal {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Writes a file so that readers see the old or the new content, never a
+/// mix: a temporary file in the same folder is written, synced and renamed.
+pub(crate) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), SyncError> {
+    let fail = |e: std::io::Error| SyncError::Journal {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    file.write_all(bytes).map_err(fail)?;
+    file.as_file().sync_all().map_err(fail)?;
+    file.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! What an upload should do: target project, section, run and policies.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// A project named by id or by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProjectRef {
+    /// Project id.
+    Id(u64),
+    /// Project name, compared exactly and then case-insensitively.
+    Name(String),
+}
+
+impl ProjectRef {
+    /// Reads `12`, `P12` or a name.
+    pub fn parse(text: &str) -> ProjectRef {
+        let trimmed = text.trim();
+        let digits = trimmed.strip_prefix('P').unwrap_or(trimmed);
+        match digits.parse::<u64>() {
+            Ok(id) if !digits.is_empty() => ProjectRef::Id(id),
+            _ => ProjectRef::Name(trimmed.to_owned()),
+        }
+    }
+}
+
+/// The section under which the report's hierarchy is placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SectionRef {
+    /// An existing section id.
+    Id(u64),
+    /// A path of section names from the suite's top level, created when
+    /// missing.
+    Path(Vec<String>),
+}
+
+impl SectionRef {
+    /// Reads `12`, `S12` or a path such as `Web/Checkout`.
+    pub fn parse(text: &str) -> SectionRef {
+        let trimmed = text.trim();
+        let digits = trimmed.strip_prefix('S').unwrap_or(trimmed);
+        match digits.parse::<u64>() {
+            Ok(id) if !digits.is_empty() => SectionRef::Id(id),
+            _ => SectionRef::Path(
+                trimmed
+                    .split('/')
+                    .map(str::trim)
+                    .filter(|part| !part.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The run that receives the results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunTarget {
+    /// An existing run id.
+    Id(u64),
+    /// The open run of this name in the project and suite, created when
+    /// there is none.
+    Name(String),
+}
+
+/// How the comment of a result is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentOptions {
+    /// Text put before everything else, such as who or what ran the tests.
+    pub prefix: Option<String>,
+    /// Number of stack lines kept after the message.
+    pub stack_lines: usize,
+    /// Maximum comment length in characters; longer comments are cut with
+    /// a note.
+    pub max_chars: usize,
+}
+
+impl Default for CommentOptions {
+    fn default() -> Self {
+        CommentOptions {
+            prefix: None,
+            stack_lines: 10,
+            max_chars: 20_000,
+        }
+    }
+}
+
+/// Everything an upload needs besides the results and the client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncOptions {
+    /// Target project.
+    pub project: ProjectRef,
+    /// Target suite; required for projects with several suites.
+    pub suite_id: Option<u64>,
+    /// Root section for the report's hierarchy; the suite's top level when
+    /// `None`.
+    pub section: Option<SectionRef>,
+    /// Target run.
+    pub run: RunTarget,
+    /// Description of a run that trail creates.
+    pub run_description: Option<String>,
+    /// Creates cases for results that match none.
+    pub create_cases: bool,
+    /// Closes the run after the upload.
+    pub close_run: bool,
+    /// Results per `add_results_for_cases` request.
+    pub batch_size: usize,
+    /// Status overrides as `outcome=Status name` pairs, such as
+    /// `skipped=Blocked` or `failed=Retest`; the name `none` means the
+    /// outcome is not posted.
+    pub status_overrides: Vec<(String, String)>,
+    /// Comment layout.
+    pub comment: CommentOptions,
+    /// Build or version string put into each result's `version` field.
+    pub version: Option<String>,
+    /// Spool directory for the journal that makes uploads resumable; no
+    /// journal when `None`.
+    pub spool_dir: Option<PathBuf>,
+}
+
+impl SyncOptions {
+    /// Options with trail's defaults for a project and run.
+    pub fn new(project: ProjectRef, run: RunTarget) -> SyncOptions {
+        SyncOptions {
+            project,
+            suite_id: None,
+            section: None,
+            run,
+            run_description: None,
+            create_cases: true,
+            close_run: false,
+            batch_size: 250,
+            status_overrides: Vec::new(),
+            comment: CommentOptions::default(),
+            version: None,
+            spool_dir: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_ref_forms() {
+        assert_eq!(ProjectRef::parse("12"), ProjectRef::Id(12));
+        assert_eq!(ProjectRef::parse("P7"), ProjectRef::Id(7));
+        assert_eq!(ProjectRef::parse("Demo"), ProjectRef::Name("Demo".into()));
+        assert_eq!(ProjectRef::parse("P"), ProjectRef::Name("P".into()));
+    }
+
+    #[test]
+    fn section_ref_forms() {
+        assert_eq!(SectionRef::parse("S4"), SectionRef::Id(4));
+        assert_eq!(
+            SectionRef::parse("Web / Checkout/"),
+            SectionRef::Path(vec!["Web".into(), "Checkout".into()])
+        );
+    }
+}

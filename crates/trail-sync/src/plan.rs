@@ -1,0 +1,490 @@
+//! The upload plan: what trail will create, which run it fills and which
+//! results it posts.
+//!
+//! A plan is built from the results and the [`Context`] without sending any
+//! request, printed by `--dry-run`, and saved in the journal before it runs so
+//! that an interrupted upload resumes where it stopped.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use trail_reports::{Outcome, TestResult};
+
+use crate::comment::{comment_for, finish_comment};
+use crate::context::{AUTOMATION_ID_FIELD, Context};
+use crate::elapsed::format_elapsed;
+use crate::error::SyncError;
+use crate::matching::{automation_id, clean_title, explicit_case_ids, normalized_title};
+use crate::options::{RunTarget, SectionRef, SyncOptions};
+use crate::status::StatusMap;
+
+/// A section that exists or that the plan creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SectionTarget {
+    /// An existing section id.
+    Existing(u64),
+    /// Index into [`SyncPlan::sections`].
+    Planned(usize),
+}
+
+/// A case that exists or that the plan creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseTarget {
+    /// An existing case id.
+    Existing(u64),
+    /// Index into [`SyncPlan::cases`].
+    Planned(usize),
+}
+
+/// A section to create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedSection {
+    /// Section name.
+    pub name: String,
+    /// Parent section; the suite's top level when `None`.
+    pub parent: Option<SectionTarget>,
+}
+
+/// A case to create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedCase {
+    /// Section that receives the case.
+    pub section: SectionTarget,
+    /// Case title.
+    pub title: String,
+    /// Fields sent with `add_case`, `title` included.
+    pub fields: Map<String, Value>,
+}
+
+/// The run to fill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedRun {
+    /// An existing run.
+    Existing {
+        /// Run id.
+        id: u64,
+    },
+    /// The open run of this name, created when missing.
+    ByName {
+        /// Run name.
+        name: String,
+        /// Description of a new run.
+        description: Option<String>,
+    },
+}
+
+impl Default for PlannedRun {
+    fn default() -> Self {
+        PlannedRun::Existing { id: 0 }
+    }
+}
+
+/// One result to post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedResult {
+    /// Case that receives the result.
+    pub case: CaseTarget,
+    /// Status id.
+    pub status_id: u64,
+    /// Comment text.
+    pub comment: Option<String>,
+    /// Elapsed time in TestRail's timespan form.
+    pub elapsed: Option<String>,
+    /// Build or version string.
+    pub version: Option<String>,
+    /// Names of the tests folded into this result.
+    pub tests: Vec<String>,
+}
+
+/// A test that was not tied to a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmatched {
+    /// Test name with its suites.
+    pub test: String,
+    /// Why no case was found.
+    pub reason: String,
+}
+
+/// Everything an upload will do, in order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncPlan {
+    /// Target project id.
+    pub project_id: u64,
+    /// Target project name.
+    pub project_name: String,
+    /// Target suite id.
+    pub suite_id: u64,
+    /// Sections to create, parents before children.
+    pub sections: Vec<PlannedSection>,
+    /// Cases to create.
+    pub cases: Vec<PlannedCase>,
+    /// The run to fill.
+    pub run: PlannedRun,
+    /// Every case the run must contain, results or not.
+    pub run_cases: Vec<CaseTarget>,
+    /// Results to post, one per case.
+    pub results: Vec<PlannedResult>,
+    /// Tests that were read but whose outcome is not posted, such as skips.
+    pub not_posted: usize,
+    /// Tests tied to no case.
+    pub unmatched: Vec<Unmatched>,
+    /// Closes the run at the end.
+    pub close_run: bool,
+    /// Number of tests read.
+    pub tests_read: usize,
+}
+
+impl SyncPlan {
+    /// Counts planned results per status name.
+    pub fn results_by_status(&self, statuses: &StatusMap) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for result in &self.results {
+            *counts
+                .entry(statuses.name_of(result.status_id))
+                .or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+/// Section that holds cases of tests that belong to no suite.
+pub const DEFAULT_SECTION: &str = "Automated tests";
+
+/// One test's contribution to the result of a case.
+struct Outcomes {
+    entries: Vec<Entry>,
+}
+
+struct Entry {
+    label: String,
+    outcome: Outcome,
+    flaky: bool,
+    status_id: Option<u64>,
+    comment: Option<String>,
+    duration: Option<std::time::Duration>,
+}
+
+/// Builds the plan for a set of results.
+pub fn build_plan(
+    results: &[TestResult],
+    context: &Context,
+    options: &SyncOptions,
+    statuses: &StatusMap,
+) -> Result<SyncPlan, SyncError> {
+    let mut builder = Builder::new(context, options)?;
+
+    let mut per_case: BTreeMap<CaseTarget, Outcomes> = BTreeMap::new();
+    for result in results {
+        let targets = builder.targets_for(result);
+        if targets.is_empty() {
+            continue;
+        }
+        let flaky = result.outcome == Outcome::Passed
+            && result.attempts.iter().any(|a| a.outcome.is_failure());
+        let entry = || Entry {
+            label: test_label(result),
+            outcome: result.outcome,
+            flaky,
+            status_id: statuses.status_for(result.outcome, flaky),
+            comment: comment_for(result, &options.comment),
+            duration: result.duration,
+        };
+        for target in targets {
+            per_case
+                .entry(target)
+                .or_insert_with(|| Outcomes {
+                    entries: Vec::new(),
+                })
+                .entries
+                .push(entry());
+        }
+    }
+
+    let mut plan = SyncPlan {
+        project_id: context.project.id,
+        project_name: context.project.name.clone(),
+        suite_id: context.suite_id,
+        sections: builder.sections,
+        cases: builder.cases,
+        run: match &options.run {
+            RunTarget::Id(id) => PlannedRun::Existing { id: *id },
+            RunTarget::Name(name) => PlannedRun::ByName {
+                name: name.clone(),
+                description: options.run_description.clone(),
+            },
+        },
+        run_cases: per_case.keys().copied().collect(),
+        results: Vec::new(),
+        not_posted: 0,
+        unmatched: builder.unmatched,
+        close_run: options.close_run,
+        tests_read: results.len(),
+    };
+
+    for (case, outcomes) in per_case {
+        let (result, not_posted) = fold_outcomes(case, outcomes, statuses, options);
+        plan.not_posted += not_posted;
+        if let Some(result) = result {
+            plan.results.push(result);
+        }
+    }
+    Ok(plan)
+}
+
+/// Folds every outcome a case received into one result: the worst status
+/// wins, and with more than one test the comment lists each outcome.
+fn fold_outcomes(
+    case: CaseTarget,
+    outcomes: Outcomes,
+    statuses: &StatusMap,
+    options: &SyncOptions,
+) -> (Option<PlannedResult>, usize) {
+    let posted: Vec<&Entry> = outcomes
+        .entries
+        .iter()
+        .filter(|e| e.status_id.is_some())
+        .collect();
+    let not_posted = outcomes.entries.len() - posted.len();
+    let Some(worst) = posted
+        .iter()
+        .copied()
+        .max_by_key(|e| severity(e.outcome, e.flaky))
+    else {
+        return (None, not_posted);
+    };
+
+    let body = if outcomes.entries.len() == 1 {
+        worst.comment.clone()
+    } else {
+        let mut lines = vec![format!("{} results for this case:", outcomes.entries.len())];
+        for entry in &outcomes.entries {
+            let status = match entry.status_id {
+                Some(id) => statuses.name_of(id),
+                None => format!("{} (not posted)", entry.outcome),
+            };
+            lines.push(format!("- {}: {status}", entry.label));
+        }
+        for entry in outcomes
+            .entries
+            .iter()
+            .filter(|e| e.outcome.is_failure() || e.flaky)
+        {
+            if let Some(comment) = &entry.comment {
+                lines.push(String::new());
+                lines.push(format!("{}:", entry.label));
+                lines.push(comment.clone());
+            }
+        }
+        Some(lines.join("\n"))
+    };
+    let duration = posted.iter().filter_map(|e| e.duration).max();
+
+    let result = PlannedResult {
+        case,
+        status_id: worst.status_id.expect("posted entries have a status"),
+        comment: finish_comment(body, &options.comment),
+        elapsed: duration.and_then(format_elapsed),
+        version: options.version.clone(),
+        tests: outcomes.entries.iter().map(|e| e.label.clone()).collect(),
+    };
+    (Some(result), not_posted)
+}
+
+fn severity(outcome: Outcome, flaky: bool) -> u8 {
+    match outcome {
+        Outcome::Failed | Outcome::Errored | Outcome::TimedOut => 5,
+        Outcome::Interrupted => 4,
+        Outcome::Passed if flaky => 3,
+        Outcome::Passed => 2,
+        _ => 1,
+    }
+}
+
+fn test_label(result: &TestResult) -> String {
+    let mut label = result.identity.suite_path.join(" › ");
+    if !label.is_empty() {
+        label.push_str(" › ");
+    }
+    label.push_str(&result.identity.name);
+    if let Some(project) = &result.project {
+        label.push_str(&format!(" [{project}]"));
+    }
+    label
+}
+
+/// Resolves sections and cases while the plan is built.
+struct Builder<'a> {
+    context: &'a Context,
+    options: &'a SyncOptions,
+    root: Option<SectionTarget>,
+    sections: Vec<PlannedSection>,
+    section_index: HashMap<(Option<SectionTarget>, String), SectionTarget>,
+    cases: Vec<PlannedCase>,
+    case_index: HashMap<(SectionTarget, String), usize>,
+    existing_ids: HashMap<u64, ()>,
+    by_automation_id: HashMap<String, u64>,
+    by_title: HashMap<(u64, String), u64>,
+    unmatched: Vec<Unmatched>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(context: &'a Context, options: &'a SyncOptions) -> Result<Builder<'a>, SyncError> {
+        let mut builder = Builder {
+            context,
+            options,
+            root: None,
+            sections: Vec::new(),
+            section_index: HashMap::new(),
+            cases: Vec::new(),
+            case_index: HashMap::new(),
+            existing_ids: context.cases.iter().map(|c| (c.id, ())).collect(),
+            by_automation_id: if context.has_automation_id() {
+                context.cases_by_automation_id()
+            } else {
+                HashMap::new()
+            },
+            by_title: context.cases_by_title(),
+            unmatched: Vec::new(),
+        };
+        for section in &context.sections {
+            let parent = section.parent_id.map(SectionTarget::Existing);
+            builder.section_index.insert(
+                (parent, section.name.clone()),
+                SectionTarget::Existing(section.id),
+            );
+        }
+
+        builder.root = match &options.section {
+            None => None,
+            Some(SectionRef::Id(id)) => {
+                if !context.sections.iter().any(|s| s.id == *id) {
+                    return Err(SyncError::Config {
+                        setting: "--section".into(),
+                        message: format!("section {id} is not in suite {} of project `{}`", context.suite_id, context.project.name),
+                        hint: "pass the id of a section of this suite, or a path such as `Web/Checkout`".into(),
+                    });
+                }
+                Some(SectionTarget::Existing(*id))
+            }
+            Some(SectionRef::Path(path)) => {
+                let mut parent = None;
+                for name in path {
+                    parent = Some(builder.section(parent, name));
+                }
+                parent
+            }
+        };
+        Ok(builder)
+    }
+
+    /// Finds or plans the section `name` under `parent`.
+    fn section(&mut self, parent: Option<SectionTarget>, name: &str) -> SectionTarget {
+        let key = (parent, name.to_owned());
+        if let Some(found) = self.section_index.get(&key) {
+            return *found;
+        }
+        let target = SectionTarget::Planned(self.sections.len());
+        self.sections.push(PlannedSection {
+            name: name.to_owned(),
+            parent,
+        });
+        self.section_index.insert(key, target);
+        target
+    }
+
+    /// Returns the cases a result reports to, planning sections and cases
+    /// when it matches none.
+    fn targets_for(&mut self, result: &TestResult) -> Vec<CaseTarget> {
+        let explicit = explicit_case_ids(result);
+        if !explicit.is_empty() {
+            let mut targets = Vec::new();
+            for id in explicit {
+                if self.existing_ids.contains_key(&id) {
+                    targets.push(CaseTarget::Existing(id));
+                } else {
+                    self.unmatched.push(Unmatched {
+                        test: test_label(result),
+                        reason: format!(
+                            "case C{id} is not in suite {} of project `{}`",
+                            self.context.suite_id, self.context.project.name
+                        ),
+                    });
+                }
+            }
+            return targets;
+        }
+
+        let automation = automation_id(result);
+        if let Some(id) = self.by_automation_id.get(&automation) {
+            return vec![CaseTarget::Existing(*id)];
+        }
+
+        let mut section = self.root;
+        for name in &result.identity.suite_path {
+            let name = clean_title(name);
+            section = Some(self.section(section, &name));
+        }
+        // A test outside every suite and root section still needs a section.
+        let section = match section {
+            Some(section) => section,
+            None => self.section(None, DEFAULT_SECTION),
+        };
+        let title = clean_title(&result.identity.name);
+        let normalized = normalized_title(&result.identity.name);
+
+        if let SectionTarget::Existing(section_id) = section
+            && let Some(id) = self.by_title.get(&(section_id, normalized.clone()))
+        {
+            return vec![CaseTarget::Existing(*id)];
+        }
+
+        if !self.options.create_cases {
+            self.unmatched.push(Unmatched {
+                test: test_label(result),
+                reason: "no case with this title or automation id, and case creation is off (--no-create)".into(),
+            });
+            return Vec::new();
+        }
+        vec![self.plan_case(section, title, automation, normalized)]
+    }
+
+    fn plan_case(
+        &mut self,
+        section: SectionTarget,
+        title: String,
+        automation: String,
+        normalized: String,
+    ) -> CaseTarget {
+        let key = (
+            section,
+            if self.context.has_automation_id() {
+                automation.clone()
+            } else {
+                normalized
+            },
+        );
+        if let Some(index) = self.case_index.get(&key) {
+            return CaseTarget::Planned(*index);
+        }
+        let mut fields = Map::new();
+        fields.insert("title".into(), Value::String(title.clone()));
+        if self.context.has_automation_id() {
+            fields.insert(
+                AUTOMATION_ID_FIELD.into(),
+                Value::String(automation.clone()),
+            );
+        }
+        let index = self.cases.len();
+        self.cases.push(PlannedCase {
+            section,
+            title,
+            fields,
+        });
+        self.case_index.insert(key, index);
+        CaseTarget::Planned(index)
+    }
+}

@@ -1,0 +1,62 @@
+//! What an upload did, for people and for machines.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Unmatched;
+
+/// A result that TestRail rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// Case id the result was for.
+    pub case_id: u64,
+    /// Tests folded into the result.
+    pub tests: Vec<String>,
+    /// TestRail's `error` text.
+    pub reason: String,
+}
+
+/// The outcome of an upload.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Target project id.
+    pub project_id: u64,
+    /// Run id, when a run was found or created.
+    pub run_id: Option<u64>,
+    /// Run URL in the TestRail web interface.
+    pub run_url: Option<String>,
+    /// True when trail created the run.
+    pub run_created: bool,
+    /// True when the run was closed.
+    pub run_closed: bool,
+    /// Tests read from the reports.
+    pub tests_read: usize,
+    /// Sections created.
+    pub sections_created: usize,
+    /// Cases created.
+    pub cases_created: usize,
+    /// Cases updated.
+    pub cases_updated: usize,
+    /// Results stored in TestRail.
+    pub results_uploaded: usize,
+    /// Tests whose outcome was not posted, such as skipped tests.
+    pub results_skipped: usize,
+    /// Uploaded results per status name.
+    pub by_status: BTreeMap<String, usize>,
+    /// Tests tied to no case.
+    pub unmatched: Vec<Unmatched>,
+    /// Results TestRail rejected.
+    pub rejected: Vec<Rejected>,
+    /// Errors that stopped part of the upload.
+    pub errors: Vec<String>,
+    /// True when nothing was sent because of `--dry-run`.
+    pub dry_run: bool,
+}
+
+impl Summary {
+    /// Returns true when every result that should be uploaded was.
+    pub fn is_complete(&self) -> bool {
+        self.unmatched.is_empty() && self.rejected.is_empty() && self.errors.is_empty()
+    }
+}

@@ -1,0 +1,201 @@
+//! One upload from results to summary: match, plan, execute.
+
+use std::collections::BTreeMap;
+
+use testrail_api::Client;
+use tracing::info;
+use trail_reports::TestResult;
+
+use crate::context::Context;
+use crate::error::SyncError;
+use crate::execute::{ExecuteOptions, Executor};
+use crate::journal::{Journal, JournalStore};
+use crate::options::SyncOptions;
+use crate::plan::{SyncPlan, build_plan};
+use crate::reporter::{Event, Phase, Reporter};
+use crate::status::StatusMap;
+use crate::summary::Summary;
+
+/// Whether an upload sends its plan or only shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadMode {
+    /// Plan and send.
+    Execute,
+    /// Plan only: no request that changes TestRail is sent.
+    DryRun,
+}
+
+/// Matches, plans and uploads results, resuming an unfinished upload of
+/// the same inputs when the spool holds one.
+///
+/// `fingerprint` identifies the inputs, such as a hash of the report files
+/// and the options, so that rerunning the same command resumes.
+pub async fn upload(
+    client: &Client,
+    results: &[TestResult],
+    options: &SyncOptions,
+    fingerprint: &str,
+    reporter: &dyn Reporter,
+) -> Result<Summary, SyncError> {
+    upload_with(
+        client,
+        results,
+        options,
+        fingerprint,
+        UploadMode::Execute,
+        reporter,
+    )
+    .await
+    .map(|(summary, _)| summary)
+}
+
+/// Same as [`upload`], and also returns the plan; with
+/// [`UploadMode::DryRun`] nothing is sent.
+pub async fn upload_with(
+    client: &Client,
+    results: &[TestResult],
+    options: &SyncOptions,
+    fingerprint: &str,
+    mode: UploadMode,
+    reporter: &dyn Reporter,
+) -> Result<(Summary, SyncPlan), SyncError> {
+    let store = match &options.spool_dir {
+        Some(dir) if mode == UploadMode::Execute => Some(JournalStore::open(dir)?),
+        _ => None,
+    };
+    let execute_options = ExecuteOptions {
+        batch_size: options.batch_size,
+        concurrency: 4,
+    };
+
+    if let Some(store) = &store
+        && let Some(journal) = store.load(fingerprint)?
+    {
+        info!(
+            fingerprint,
+            done = journal.results_uploaded(),
+            "resuming an unfinished upload of the same inputs"
+        );
+        reporter.event(Event::Resumed {
+            results_done: journal.results_uploaded(),
+        });
+        let statuses = StatusMap::resolve(
+            &client
+                .get_statuses()
+                .await
+                .map_err(|e| SyncError::api("reading statuses", e))?,
+            &options.status_overrides,
+        )?;
+        let journal = Executor::new(client, Some(store), journal, execute_options, reporter)
+            .run()
+            .await?;
+        let plan = journal.plan.clone();
+        return Ok((summary_of(&journal, &statuses), plan));
+    }
+
+    reporter.event(Event::Phase(Phase::Match));
+    let mut context = Context::load(client, options).await?;
+    let statuses = StatusMap::resolve(&context.statuses, &options.status_overrides)?;
+
+    reporter.event(Event::Phase(Phase::Plan));
+    let mut plan = build_plan(results, &context, options, &statuses)?;
+    if !plan.cases.is_empty() {
+        context.load_creation_metadata(client).await?;
+        plan = build_plan(results, &context, options, &statuses)?;
+    }
+    reporter.event(Event::Planned {
+        results: plan.results.len(),
+        cases: plan.cases.len(),
+    });
+
+    if mode == UploadMode::DryRun {
+        let mut summary = Summary {
+            project_id: plan.project_id,
+            tests_read: plan.tests_read,
+            sections_created: plan.sections.len(),
+            cases_created: plan.cases.len(),
+            results_uploaded: plan.results.len(),
+            results_skipped: plan.not_posted,
+            by_status: plan.results_by_status(&statuses),
+            unmatched: plan.unmatched.clone(),
+            dry_run: true,
+            ..Summary::default()
+        };
+        if let crate::plan::PlannedRun::Existing { id } = plan.run {
+            summary.run_id = Some(id);
+        }
+        return Ok((summary, plan));
+    }
+
+    reporter.event(Event::Phase(Phase::Execute));
+    let journal = Journal::new(fingerprint.to_owned(), plan);
+    if let Some(store) = &store {
+        store.create(&journal)?;
+    }
+    let journal = Executor::new(client, store.as_ref(), journal, execute_options, reporter)
+        .run()
+        .await?;
+    let plan = journal.plan.clone();
+    Ok((summary_of(&journal, &statuses), plan))
+}
+
+/// Finishes every unfinished upload in the spool directory.
+pub async fn resume(
+    client: &Client,
+    store: &JournalStore,
+    options: &SyncOptions,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Summary>, SyncError> {
+    let statuses = StatusMap::resolve(
+        &client
+            .get_statuses()
+            .await
+            .map_err(|e| SyncError::api("reading statuses", e))?,
+        &options.status_overrides,
+    )?;
+    let mut summaries = Vec::new();
+    for journal in store.list()? {
+        reporter.event(Event::Resumed {
+            results_done: journal.results_uploaded(),
+        });
+        let execute_options = ExecuteOptions {
+            batch_size: options.batch_size,
+            concurrency: 4,
+        };
+        let journal = Executor::new(client, Some(store), journal, execute_options, reporter)
+            .run()
+            .await?;
+        summaries.push(summary_of(&journal, &statuses));
+    }
+    Ok(summaries)
+}
+
+fn summary_of(journal: &Journal, statuses: &StatusMap) -> Summary {
+    let plan = &journal.plan;
+    let mut by_status = BTreeMap::new();
+    for (index, result) in plan.results.iter().enumerate() {
+        if journal.results_done[index] {
+            *by_status
+                .entry(statuses.name_of(result.status_id))
+                .or_insert(0) += 1;
+        }
+    }
+    Summary {
+        project_id: plan.project_id,
+        run_id: journal.run_id,
+        run_url: journal.run_url.clone(),
+        run_created: journal.run_created,
+        run_closed: journal.closed,
+        tests_read: plan.tests_read,
+        sections_created: journal.sections.iter().filter(|s| s.is_some()).count(),
+        cases_created: journal.cases.iter().filter(|c| c.is_some()).count(),
+        cases_updated: 0,
+        results_uploaded: journal.results_uploaded(),
+        results_skipped: plan.not_posted,
+        by_status,
+        unmatched: plan.unmatched.clone(),
+        rejected: journal.rejected.clone(),
+        errors: Vec::new(),
+        dry_run: false,
+    }
+}

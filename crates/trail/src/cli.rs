@@ -1,0 +1,210 @@
+//! Command-line interface: flags, subcommands and their help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit;
+
+/// Upload automated test results into TestRail.
+#[derive(Debug, Parser)]
+#[command(name = "trail", version, about, after_help = exit::HELP)]
+pub struct Cli {
+    /// Log more: -v for progress details, -vv for every request.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print only errors and the final summary.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Configuration file; by default `trail.toml` in the working directory
+    /// or in the user's config directory.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Upload report files into a TestRail run.
+    Report(Box<ReportArgs>),
+    /// Finish uploads that were interrupted, from the journal in the spool.
+    Resume(ResumeArgs),
+    /// Start the built-in emulator, upload the sample reports and show the run.
+    Demo(DemoArgs),
+    /// Run the TestRail emulator as a server.
+    Emulator(Box<testrail_emulator::Args>),
+    /// Print a shell completion script.
+    Completions {
+        /// Shell to write the script for.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// How TestRail is reached.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// TestRail root URL, such as https://example.testrail.io/.
+    #[arg(long, env = "TESTRAIL_HOST", value_name = "URL")]
+    pub host: Option<String>,
+
+    /// TestRail user e-mail.
+    #[arg(long, short = 'u', env = "TESTRAIL_USER", value_name = "EMAIL")]
+    pub user: Option<String>,
+
+    /// TestRail API key or password (TESTRAIL_PASSWORD is read too).
+    #[arg(
+        long,
+        env = "TESTRAIL_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+
+    /// Accept TLS certificates that fail verification.
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Requests per minute trail allows itself; off unless set or until
+    /// TestRail answers 429.
+    #[arg(long, env = "TRAIL_RATE_LIMIT", value_name = "N")]
+    pub rate_limit: Option<u32>,
+
+    /// Seconds to wait for one response.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+/// Output format of the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+/// `trail report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Report files: JUnit XML, Playwright JSON, Cucumber JSON, Robot
+    /// Framework output.xml or libtest JSON.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// Project name or id.
+    #[arg(long, short = 'p', env = "TESTRAIL_PROJECT", value_name = "NAME_OR_ID")]
+    pub project: Option<String>,
+
+    /// Suite id; required for projects with several suites.
+    #[arg(long, value_name = "ID")]
+    pub suite_id: Option<u64>,
+
+    /// Root section: an id, or a path such as `Web/Checkout` created when
+    /// missing.
+    #[arg(long, value_name = "ID_OR_PATH")]
+    pub section: Option<String>,
+
+    /// Name of the run: the open run of this name is used, or created.
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with = "run_id",
+        required_unless_present = "run_id"
+    )]
+    pub run_name: Option<String>,
+
+    /// Id of an existing open run.
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<u64>,
+
+    /// Description of a run that trail creates.
+    #[arg(long, value_name = "TEXT")]
+    pub run_description: Option<String>,
+
+    /// Close the run after the upload.
+    #[arg(long)]
+    pub close_run: bool,
+
+    /// Only report to existing cases; list tests without one as unmatched.
+    #[arg(long)]
+    pub no_create: bool,
+
+    /// Print the plan and send nothing that changes TestRail.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Map an outcome to a status by name, such as `skipped=Blocked` or
+    /// `failed=Retest`; `none` leaves the outcome unposted. Outcomes:
+    /// passed, failed, error, timedout, interrupted, skipped, flaky.
+    #[arg(long = "status", value_name = "OUTCOME=STATUS", value_parser = parse_pair)]
+    pub statuses: Vec<(String, String)>,
+
+    /// Text put first in every comment, such as the CI job.
+    #[arg(long, env = "TRAIL_EXECUTED_BY", value_name = "TEXT")]
+    pub executed_by: Option<String>,
+
+    /// Stack lines kept in a failure comment.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub stack_lines: usize,
+
+    /// Build or version string stored in each result.
+    #[arg(long = "version", value_name = "VERSION")]
+    pub build_version: Option<String>,
+
+    /// Results per `add_results_for_cases` request.
+    #[arg(long, default_value_t = 250, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=5000))]
+    pub batch_size: u64,
+
+    /// Spool directory for the journal that makes uploads resumable.
+    #[arg(long, env = "TRAIL_SPOOL", value_name = "DIR")]
+    pub spool: Option<PathBuf>,
+
+    /// Summary format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// `trail resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// Spool directory that holds the journals.
+    #[arg(long, env = "TRAIL_SPOOL", value_name = "DIR")]
+    pub spool: Option<PathBuf>,
+
+    /// Summary format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// `trail demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Summary format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((left, right)) if !left.trim().is_empty() && !right.trim().is_empty() => {
+            Ok((left.trim().to_owned(), right.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}` is not OUTCOME=STATUS, such as skipped=Blocked"
+        )),
+    }
+}

@@ -1,0 +1,221 @@
+//! Prints summaries and plans.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+use trail_sync::Summary;
+use trail_sync::plan::{CaseTarget, PlannedRun, SectionTarget, SyncPlan};
+
+use crate::cli::OutputFormat;
+
+/// Files that could not be read, with the reason.
+pub type ReportErrors = Vec<String>;
+
+/// Writes the summary of an upload to standard output.
+pub fn print_summary(summary: &Summary, report_errors: &ReportErrors, format: OutputFormat) {
+    match format {
+        OutputFormat::Json => {
+            let mut value = serde_json::to_value(summary).expect("summary serializes");
+            value["unreadable_reports"] = json!(report_errors);
+            let mut errors: Vec<String> = summary.errors.clone();
+            errors.extend(report_errors.iter().cloned());
+            errors.extend(
+                summary
+                    .rejected
+                    .iter()
+                    .map(|r| format!("case C{}: {}", r.case_id, r.reason)),
+            );
+            value["errors"] = json!(errors);
+            println!("{}", serde_json::to_string_pretty(&value).expect("json"));
+        }
+        OutputFormat::Text => print!("{}", summary_text(summary, report_errors)),
+    }
+}
+
+/// Renders the text form of a summary.
+pub fn summary_text(summary: &Summary, report_errors: &ReportErrors) -> String {
+    let mut out = String::new();
+    let verb = if summary.dry_run {
+        "would upload"
+    } else {
+        "uploaded"
+    };
+    let run = match (summary.run_id, summary.dry_run) {
+        (Some(id), _) => format!(
+            "run R{id}{}",
+            if summary.run_created {
+                " (created)"
+            } else {
+                ""
+            }
+        ),
+        (None, true) => "the run".to_owned(),
+        (None, false) => "no run".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "{verb} {} to {run}",
+        plural(summary.results_uploaded, "result")
+    );
+    if let Some(url) = &summary.run_url {
+        let _ = writeln!(out, "  run:       {url}");
+    }
+    let _ = writeln!(out, "  tests:     {} read", summary.tests_read);
+    if !summary.by_status.is_empty() {
+        let parts: Vec<String> = summary
+            .by_status
+            .iter()
+            .map(|(name, count)| format!("{count} {}", name.to_lowercase()))
+            .collect();
+        let _ = writeln!(out, "  results:   {}", parts.join(", "));
+    }
+    if summary.results_skipped > 0 {
+        let _ = writeln!(
+            out,
+            "  not posted: {} (skipped tests stay Untested)",
+            summary.results_skipped
+        );
+    }
+    let created_verb = if summary.dry_run {
+        "to create"
+    } else {
+        "created"
+    };
+    if summary.cases_created > 0 || summary.sections_created > 0 {
+        let _ = writeln!(
+            out,
+            "  {created_verb}: {}, {}",
+            plural(summary.cases_created, "case"),
+            plural(summary.sections_created, "section")
+        );
+    }
+    if summary.run_closed {
+        let _ = writeln!(out, "  run closed");
+    }
+    if !summary.unmatched.is_empty() {
+        let _ = writeln!(
+            out,
+            "  unmatched: {}",
+            plural(summary.unmatched.len(), "test")
+        );
+        for unmatched in summary.unmatched.iter().take(20) {
+            let _ = writeln!(out, "    - {}: {}", unmatched.test, unmatched.reason);
+        }
+        if summary.unmatched.len() > 20 {
+            let _ = writeln!(
+                out,
+                "    ... and {} more (--format json lists all)",
+                summary.unmatched.len() - 20
+            );
+        }
+    }
+    if !summary.rejected.is_empty() {
+        let _ = writeln!(
+            out,
+            "  rejected by TestRail: {}",
+            plural(summary.rejected.len(), "result")
+        );
+        for rejected in summary.rejected.iter().take(20) {
+            let _ = writeln!(
+                out,
+                "    - C{} ({}): {}",
+                rejected.case_id,
+                rejected.tests.join(", "),
+                rejected.reason
+            );
+        }
+    }
+    for error in summary.errors.iter().chain(report_errors) {
+        let _ = writeln!(out, "  error: {error}");
+    }
+    out
+}
+
+/// Writes a plan for `--dry-run`.
+pub fn print_plan(plan: &SyncPlan, summary: &Summary, format: OutputFormat) {
+    match format {
+        OutputFormat::Json => {
+            let value = json!({ "plan": plan, "summary": summary });
+            println!("{}", serde_json::to_string_pretty(&value).expect("json"));
+        }
+        OutputFormat::Text => {
+            let mut out = String::new();
+            let _ = writeln!(
+                out,
+                "plan for project `{}` (P{}), suite S{}",
+                plan.project_name, plan.project_id, plan.suite_id
+            );
+            if !plan.sections.is_empty() {
+                let _ = writeln!(out, "sections to create:");
+                for (index, section) in plan.sections.iter().enumerate() {
+                    let parent = match section.parent {
+                        None => "top level".to_owned(),
+                        Some(SectionTarget::Existing(id)) => format!("under S{id}"),
+                        Some(SectionTarget::Planned(p)) => format!("under new section #{p}"),
+                    };
+                    let _ = writeln!(out, "  #{index} `{}` {parent}", section.name);
+                }
+            }
+            if !plan.cases.is_empty() {
+                let _ = writeln!(out, "cases to create:");
+                for case in &plan.cases {
+                    let section = match case.section {
+                        SectionTarget::Existing(id) => format!("S{id}"),
+                        SectionTarget::Planned(p) => format!("new section #{p}"),
+                    };
+                    let fields: Vec<String> = case
+                        .fields
+                        .iter()
+                        .filter(|(key, _)| key.as_str() != "title")
+                        .map(|(key, value)| format!("{key}={value}"))
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        "  `{}` in {section}{}",
+                        case.title,
+                        if fields.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", fields.join(", "))
+                        }
+                    );
+                }
+            }
+            match &plan.run {
+                PlannedRun::Existing { id } => {
+                    let _ = writeln!(out, "run: R{id}");
+                }
+                PlannedRun::ByName { name, .. } => {
+                    let _ = writeln!(out, "run: the open run `{name}`, created when missing");
+                }
+            }
+            let existing = plan
+                .run_cases
+                .iter()
+                .filter(|c| matches!(c, CaseTarget::Existing(_)))
+                .count();
+            let _ = writeln!(
+                out,
+                "cases in the run: {} ({} existing, {} new)",
+                plan.run_cases.len(),
+                existing,
+                plan.run_cases.len() - existing
+            );
+            if plan.close_run {
+                let _ = writeln!(out, "then close the run");
+            }
+            let _ = writeln!(out);
+            out.push_str(&summary_text(summary, &Vec::new()));
+            print!("{out}");
+        }
+    }
+}
+
+/// Writes `n thing` or `n things`.
+pub fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}

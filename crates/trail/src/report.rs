@@ -1,0 +1,211 @@
+//! `trail report` and `trail resume`.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use trail_reports::TestResult;
+use trail_sync::{
+    CommentOptions, JournalStore, NoReporter, ProjectRef, RunTarget, SectionRef, Summary,
+    SyncError, SyncOptions, UploadMode, upload_with,
+};
+
+use crate::cli::{ReportArgs, ResumeArgs};
+use crate::config::{self, FileConfig};
+use crate::exit;
+use crate::output::{self, ReportErrors};
+
+/// Default spool directory, relative to the working directory.
+pub const DEFAULT_SPOOL: &str = ".trail";
+
+/// Runs `trail report` and returns the exit code.
+pub async fn report(args: ReportArgs, file: FileConfig) -> anyhow::Result<u8> {
+    let (results, report_errors) = read_reports(&args.files);
+    if results.is_empty() && !report_errors.is_empty() {
+        eprintln!("error: no report could be read, so nothing was sent to TestRail");
+        return Ok(exit::REPORT);
+    }
+    let options = sync_options(&args, &file)?;
+    let client = config::client(&args.connection, &file)?;
+    let fingerprint = fingerprint(&args.files, &options)?;
+
+    let mode = if args.dry_run {
+        UploadMode::DryRun
+    } else {
+        UploadMode::Execute
+    };
+    let outcome = upload_with(&client, &results, &options, &fingerprint, mode, &NoReporter).await;
+    let (summary, plan) = match outcome {
+        Ok(done) => done,
+        Err(error) => return Ok(report_sync_error(&error)),
+    };
+
+    if args.dry_run {
+        output::print_plan(&plan, &summary, args.format);
+    } else {
+        output::print_summary(&summary, &report_errors, args.format);
+    }
+    Ok(exit_code(&summary, &report_errors))
+}
+
+/// Runs `trail resume` and returns the exit code.
+pub async fn resume(args: ResumeArgs, file: FileConfig) -> anyhow::Result<u8> {
+    let spool = spool_dir(args.spool.as_ref(), &file);
+    let client = config::client(&args.connection, &file)?;
+    let store = JournalStore::open(&spool)?;
+    let mut options = SyncOptions::new(ProjectRef::Id(0), RunTarget::Id(0));
+    options.spool_dir = Some(spool.clone());
+
+    let summaries = match trail_sync::resume(&client, &store, &options, &NoReporter).await {
+        Ok(summaries) => summaries,
+        Err(error) => return Ok(report_sync_error(&error)),
+    };
+    if summaries.is_empty() {
+        eprintln!(
+            "nothing to resume: `{}` holds no unfinished upload",
+            spool.display()
+        );
+        return Ok(exit::SUCCESS);
+    }
+    let mut code = exit::SUCCESS;
+    for summary in &summaries {
+        output::print_summary(summary, &Vec::new(), args.format);
+        code = code.max(exit_code(summary, &Vec::new()));
+    }
+    Ok(code)
+}
+
+/// Picks the spool directory from the flag, the environment, the config
+/// file or the default.
+pub fn spool_dir(flag: Option<&PathBuf>, file: &FileConfig) -> PathBuf {
+    flag.cloned()
+        .or_else(|| config::deprecated_env("TRAIL_SPOOL").map(PathBuf::from))
+        .or_else(|| file.spool.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_SPOOL))
+}
+
+/// Reads every report; files that fail are listed, not fatal, so the others
+/// still upload.
+pub fn read_reports(files: &[PathBuf]) -> (Vec<TestResult>, ReportErrors) {
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for path in files {
+        match read_one(path) {
+            Ok(mut read) => results.append(&mut read),
+            Err(error) => {
+                eprintln!("error: {error}");
+                errors.push(error.to_string());
+            }
+        }
+    }
+    (results, errors)
+}
+
+fn read_one(path: &Path) -> Result<Vec<TestResult>, trail_reports::ReadError> {
+    trail_reports::read_report(path)?.collect()
+}
+
+fn sync_options(args: &ReportArgs, file: &FileConfig) -> anyhow::Result<SyncOptions> {
+    let project = args
+        .project
+        .clone()
+        .or_else(|| config::deprecated_env("TESTRAIL_PROJECT"))
+        .or_else(|| file.project.clone())
+        .context("missing project\nhint: pass --project NAME_OR_ID or set TESTRAIL_PROJECT")?;
+    let run = match (&args.run_id, &args.run_name) {
+        (Some(id), _) => RunTarget::Id(*id),
+        (None, Some(name)) if !name.trim().is_empty() => RunTarget::Name(name.trim().to_owned()),
+        _ => anyhow::bail!("missing run\nhint: pass --run-name NAME or --run-id ID"),
+    };
+
+    let mut options = SyncOptions::new(ProjectRef::parse(&project), run);
+    options.suite_id = args.suite_id.or(file.suite_id);
+    options.section = args
+        .section
+        .as_deref()
+        .or(file.section.as_deref())
+        .map(SectionRef::parse);
+    options.run_description = args.run_description.clone();
+    options.create_cases = !args.no_create;
+    options.close_run = args.close_run;
+    options.batch_size = args.batch_size as usize;
+    options.status_overrides = args.statuses.clone();
+    let executed_by = args
+        .executed_by
+        .clone()
+        .or_else(|| config::deprecated_env("TRAIL_EXECUTED_BY"));
+    options.comment = CommentOptions {
+        prefix: executed_by,
+        stack_lines: args.stack_lines,
+        ..CommentOptions::default()
+    };
+    options.version = args.build_version.clone();
+    options.spool_dir = Some(spool_dir(args.spool.as_ref(), file));
+    Ok(options)
+}
+
+/// Hashes the report files and the options, so that rerunning the same
+/// command finds its unfinished journal.
+fn fingerprint(files: &[PathBuf], options: &SyncOptions) -> anyhow::Result<String> {
+    let mut hash = Fnv64::default();
+    hash.write(&serde_json::to_vec(options)?);
+    let mut buffer = vec![0u8; 1 << 16];
+    for path in files {
+        hash.write(path.to_string_lossy().as_bytes());
+        let Ok(mut file) = std::fs::File::open(path) else {
+            continue;
+        };
+        loop {
+            let read = file.read(&mut buffer)?;
+            if read == 0 {
+                break;
+            }
+            hash.write(&buffer[..read]);
+        }
+    }
+    Ok(format!("{:016x}", hash.0))
+}
+
+/// FNV-1a, 64 bits: stable across builds, unlike the standard hasher.
+struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv64 {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+fn exit_code(summary: &Summary, report_errors: &ReportErrors) -> u8 {
+    if !report_errors.is_empty() {
+        exit::REPORT
+    } else if summary.is_complete() {
+        exit::SUCCESS
+    } else {
+        exit::PARTIAL
+    }
+}
+
+/// Prints a failed upload's error and returns its exit code.
+pub fn report_sync_error(error: &SyncError) -> u8 {
+    eprintln!("error: {error}");
+    match error {
+        SyncError::Config { .. } => exit::CONFIG,
+        SyncError::Report(_) => exit::REPORT,
+        SyncError::Interrupted { .. } => exit::UNREACHABLE,
+        SyncError::Api { source, .. } if source.status().is_none() || source.is_retryable() => {
+            exit::UNREACHABLE
+        }
+        SyncError::Api { .. } => exit::REJECTED,
+        SyncError::Journal { .. } => exit::CONFIG,
+        _ => exit::REJECTED,
+    }
+}
