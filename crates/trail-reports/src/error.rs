@@ -28,7 +28,7 @@ pub enum ReadErrorKind {
     /// The file could not be opened or read.
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
-    /// The file is empty or holds only whitespace.
+    /// The file is empty or contains only whitespace.
     #[error("the file is empty")]
     Empty,
     /// The first bytes match none of the supported formats.
@@ -40,7 +40,7 @@ pub enum ReadErrorKind {
     /// The JSON is invalid or does not have the expected shape.
     #[error("invalid JSON: {0}")]
     Json(String),
-    /// The document is well-formed but misses an element or field the format requires.
+    /// The document is well-formed but lacks an element or field the format requires.
     #[error("{0}")]
     Structure(String),
 }

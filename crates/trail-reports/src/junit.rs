@@ -392,7 +392,7 @@ impl Parser {
 }
 
 impl Case {
-    /// Records `<failure>`, `<error>` or `<skipped>`; the first failure or error wins.
+    /// Records `<failure>`, `<error>` or `<skipped>`. The first failure or error wins.
     fn open_outcome(&mut self, name: &str, start: &BytesStart<'_>) -> Element {
         let outcome = match name {
             "failure" => Outcome::Failed,
