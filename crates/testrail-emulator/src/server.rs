@@ -585,7 +585,10 @@ async fn api_request(
     };
     let response = match &outcome {
         Ok(value) => json_response(StatusCode::OK, value),
-        Err(error) => error_response(error.status, &error.message),
+        Err(error) => {
+            tracing::debug!(method = %method_name, status = error.status, error = %error.message, "request rejected");
+            error_response(error.status, &error.message)
+        }
     };
     entry.status = response.status().as_u16();
 

@@ -21,6 +21,8 @@ pub(crate) fn get_user(state: &mut State, request: &ApiRequest) -> ApiResult {
     Ok(render::user(user))
 }
 
+// NOTE: recent TestRail Cloud versions page `get_users` under the key `users`
+// and older servers return a bare array; this follows the paged form.
 pub(crate) fn get_users(state: &mut State, request: &ApiRequest) -> ApiResult {
     if let Some(project_id) = request.ids.first() {
         require_project(state, *project_id)?;

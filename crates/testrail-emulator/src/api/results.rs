@@ -14,7 +14,7 @@ const RESULT_FIELDS: &[&str] = &["comment", "version", "elapsed", "defects"];
 /// Each part is a whole number followed by `w`, `d`, `h`, `m` or `s`, and a
 /// bare whole number counts as seconds. Returns `None` for decimals, unknown
 /// units, empty text and spans of zero seconds, which this emulator rejects.
-// NOTE: a week counts 7 days and a day 24 hours here; only the validation
+// NOTE: a week counts 7 days and a day 24 hours here. Only the validation
 // matters, because the emulator stores the text as sent.
 pub(crate) fn parse_timespan(text: &str) -> Option<u64> {
     let text = text.trim();

@@ -125,7 +125,7 @@ async fn suite_rules_follow_suite_mode() {
         .await;
     assert_eq!(status, 400);
 
-    // A single-suite project takes no second suite; a multi-suite one does.
+    // A single-suite project takes no second suite, but a multi-suite one does.
     let (status, _) = api.post("add_suite/1", json!({"name": "Second"})).await;
     assert_eq!(status, 400);
     let suite = api.ok("add_suite/2", json!({"name": "Web"})).await;
