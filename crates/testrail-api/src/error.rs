@@ -2,7 +2,7 @@
 //!
 //! Every [`Error`] names the TestRail API method that failed and wraps an
 //! [`ErrorKind`] with the cause. Its `Display` output ends with a `hint:`
-//! line that tells the user what to check next. No error carries the API
+//! line with the next step for the user. No error carries the API
 //! key or a URL with credentials.
 
 use std::fmt;
@@ -11,7 +11,7 @@ use std::time::Duration;
 /// HTTP verb of a TestRail API request; TestRail uses only GET and POST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Verb {
-    /// A read; always safe to repeat.
+    /// A read, which the client retries freely.
     Get,
     /// A write; repeating it may create duplicates.
     Post,
@@ -32,7 +32,7 @@ pub struct Error {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// TestRail answered with a non-success HTTP status.
+    /// TestRail returned a non-success HTTP status.
     #[error("HTTP {status}{}", describe_http(error_text.as_deref(), body_excerpt))]
     Http {
         /// HTTP status code.
@@ -66,7 +66,7 @@ pub enum ErrorKind {
     Decode {
         /// Location in the JSON document, such as `cases[17]`.
         path: String,
-        /// What did not match.
+        /// Description of the mismatch.
         message: String,
     },
     /// A configuration value is invalid; no request was sent.
@@ -74,7 +74,7 @@ pub enum ErrorKind {
     InvalidConfig {
         /// Name of the setting.
         setting: String,
-        /// What is wrong with its value.
+        /// Problem with the value.
         message: String,
         /// How to fix it.
         hint: String,
@@ -144,7 +144,7 @@ impl Error {
         kind
     }
 
-    /// HTTP status of TestRail's answer, if it sent one.
+    /// Returns the HTTP status of TestRail's response, if it sent one.
     pub fn status(&self) -> Option<u16> {
         match self.root_kind() {
             ErrorKind::Http { status, .. } => Some(*status),
@@ -152,7 +152,7 @@ impl Error {
         }
     }
 
-    /// The `error` text of TestRail's JSON body, if it sent one.
+    /// Returns the `error` text of TestRail's JSON body, if it sent one.
     pub fn testrail_message(&self) -> Option<&str> {
         match self.root_kind() {
             ErrorKind::Http { error_text, .. } => error_text.as_deref(),

@@ -1,7 +1,7 @@
 //! Typed async client for the TestRail REST API v2.
 //!
 //! [`Client`] sends requests to `{host}index.php?/api/v2/{method}` with
-//! Basic authentication and decodes the answers into the types of
+//! Basic authentication and decodes the responses into the types of
 //! [`models`]. Around every request it applies:
 //!
 //! - **Pagination**: list methods follow `_links.next` until the last page

@@ -22,7 +22,7 @@ enum State {
     Tripped,
 }
 
-/// Why the breaker refuses a request.
+/// Reason the breaker rejects a request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tripped {
     pub consecutive_failures: u32,

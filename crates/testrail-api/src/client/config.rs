@@ -65,7 +65,7 @@ impl Default for RetryPolicy {
 /// down.
 ///
 /// After `failure_threshold` consecutive failed requests the breaker opens
-/// and holds every request for `open_duration`, then lets one probe
+/// and delays every request for `open_duration`, then lets one probe
 /// request through. A successful probe closes it. When the probe of the
 /// `max_cycles`-th pause fails too, every request fails at once with
 /// [`ErrorKind::CircuitOpen`](crate::ErrorKind::CircuitOpen).
@@ -104,7 +104,7 @@ pub struct ClientConfig {
     /// Retry settings.
     pub retry: RetryPolicy,
     /// Requests per minute for the whole client; `None` sends without a
-    /// limit until TestRail answers 429, then sets a limit a little below
+    /// limit until TestRail returns 429, then sets a limit a little below
     /// the rate observed (see `auto_rate_limit`).
     pub rate_limit_per_minute: Option<u32>,
     /// Sets `rate_limit_per_minute` on the first 429 when it is `None`.

@@ -77,7 +77,7 @@ impl Client {
         self.paginate(&cases_path(project_id, filter), "cases")
     }
 
-    /// Creates a case in a section (`add_case`); `body` holds `title` and
+    /// Creates a case in a section (`add_case`); `body` contains `title` and
     /// any system or custom fields.
     pub async fn add_case(&self, section_id: u64, body: &Fields) -> Result<Case, Error> {
         self.post(&format!("add_case/{section_id}"), body).await
@@ -284,7 +284,7 @@ impl Client {
     }
 
     /// Posts results for several cases in one request
-    /// (`add_results_for_cases`). TestRail answers the created results in
+    /// (`add_results_for_cases`). TestRail returns the created results in
     /// request order and rejects the whole request when one entry is
     /// invalid.
     pub async fn add_results_for_cases(
@@ -300,7 +300,7 @@ impl Client {
     /// Uploads a file to a result and returns the attachment id
     /// (`add_attachment_to_result`).
     ///
-    /// NOTE: TestRail Cloud since 7.1 may answer a non-numeric attachment
+    /// NOTE: TestRail Cloud since 7.1 may return a non-numeric attachment
     /// id; such an id is reported as a decode error here.
     pub async fn add_attachment_to_result(
         &self,
@@ -309,8 +309,11 @@ impl Client {
         bytes: bytes::Bytes,
     ) -> Result<u64, Error> {
         let path = format!("add_attachment_to_result/{result_id}");
-        let answer = self.post_file(&path, file_name, bytes).await?;
-        let id = answer.get("attachment_id").cloned().unwrap_or(Value::Null);
+        let response = self.post_file(&path, file_name, bytes).await?;
+        let id = response
+            .get("attachment_id")
+            .cloned()
+            .unwrap_or(Value::Null);
         let parsed = match &id {
             Value::Number(number) => number.as_u64(),
             Value::String(text) => text.parse().ok(),

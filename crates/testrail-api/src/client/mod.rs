@@ -81,15 +81,15 @@ impl Client {
     }
 
     /// Sends a POST with a JSON body to `index.php?/api/v2/{method_path}`
-    /// and returns the JSON body of the answer (`Value::Null` when empty).
+    /// and returns the JSON body of the response (`Value::Null` when empty).
     pub async fn post_json(&self, method_path: &str, body: &Value) -> Result<Value, Error> {
         self.post(method_path, body).await
     }
 
     /// Returns the pages of a list method in order. Each item is one page
-    /// of entities under `key` (such as `cases`); the stream follows
-    /// `_links.next` until it is `null` and also accepts the bare array of
-    /// TestRail before 6.7 as a single page.
+    /// of the entities under `key`, such as `cases`. The stream follows
+    /// `_links.next` until it is `null`, and it reads the bare array that
+    /// TestRail before 6.7 returns as a single page.
     pub fn paginate<T>(
         &self,
         method_path: &str,
@@ -156,11 +156,11 @@ impl Client {
                 },
             )
         })?;
-        let answer = self
+        let response = self
             .transport
             .execute(Verb::Post, &path, Payload::Json(bytes.into()))
             .await?;
-        decode(method, Verb::Post, answer)
+        decode(method, Verb::Post, response)
     }
 
     async fn post_file(
@@ -198,7 +198,7 @@ fn next_path(link: &str) -> Option<String> {
     None
 }
 
-/// Splits a list answer into its entity array and the next page's path.
+/// Splits a list response into its entity array and the next page's path.
 fn split_page(method: &str, body: Value, key: &str) -> Result<(Vec<Value>, Option<String>), Error> {
     match body {
         Value::Array(items) => Ok((items, None)),

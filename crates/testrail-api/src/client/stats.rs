@@ -14,13 +14,13 @@ const MAX_SLOW: usize = 1_000;
 pub struct MethodStats {
     /// HTTP requests sent, retries included.
     pub requests: u64,
-    /// Requests that failed: transport errors, timeouts and non-2xx answers.
+    /// Requests that failed: transport errors, timeouts and non-2xx responses.
     pub failures: u64,
     /// Requests that were retries of an earlier failed one.
     pub retries: u64,
-    /// Answers with status 429.
+    /// Responses with status 429.
     pub rate_limited: u64,
-    /// Latency of the requests with an answer, in milliseconds.
+    /// Latency of the requests that got a response, in milliseconds.
     pub latency_ms: LatencySummary,
     /// Request body bytes sent.
     pub bytes_sent: u64,

@@ -398,7 +398,7 @@ impl Transport {
         if !self.auto_rate_logged.swap(true, Ordering::Relaxed) {
             tracing::info!(
                 requests_per_minute = rate,
-                "TestRail answered 429 Too Many Requests; limiting to {rate} requests per minute"
+                "TestRail returned 429 Too Many Requests; limiting to {rate} requests per minute"
             );
         }
     }
@@ -521,7 +521,7 @@ fn redact_str(url: &str) -> String {
 }
 
 fn describe_reqwest(err: &reqwest::Error) -> String {
-    // reqwest's message includes the URL, which holds no credentials
+    // reqwest's message includes the URL, which contains no credentials
     // because `normalize_host` rejects hosts with them.
     let mut message = err.to_string();
     let mut source = std::error::Error::source(err);
