@@ -424,7 +424,9 @@ impl<'a> Executor<'a> {
                     j.run_id = Some(run.id);
                     j.run_url = run.url.clone();
                     j.run_created = true;
+                    j.run_cases_done = true;
                 });
+                self.resolve_run_race(name, run.id).await?;
             }
             Err(error) if error.maybe_applied() => {
                 warn!(name, %error, "add_run may have been applied; checking");
@@ -436,6 +438,67 @@ impl<'a> Executor<'a> {
             Err(error) => return Err(SyncError::api(format!("creating run `{name}`"), error)),
         }
         self.clear_pending(&PendingStep::Run)
+    }
+
+    /// Settles a race between uploads that created a run of the same name
+    /// at the same time: the run with the lowest id wins, and the others
+    /// move to it. A losing run is deleted only while it holds no result,
+    /// so nobody's results are ever deleted.
+    async fn resolve_run_race(&self, name: &str, mine: u64) -> Result<(), SyncError> {
+        let (project_id, suite_id) = self.with_journal(|j| (j.plan.project_id, j.plan.suite_id));
+        let filter = testrail_api::models::RunFilter {
+            is_completed: Some(false),
+            suite_id: Some(suite_id),
+            ..Default::default()
+        };
+        let runs = self
+            .client
+            .get_runs(project_id, &filter)
+            .await
+            .map_err(|e| {
+                SyncError::api("reading open runs to check for a concurrent creation", e)
+            })?;
+        let Some(winner) = runs
+            .iter()
+            .filter(|r| r.name == name && !r.is_completed)
+            .min_by_key(|r| r.id)
+        else {
+            return Ok(());
+        };
+        if winner.id >= mine {
+            return Ok(());
+        }
+
+        info!(
+            run_id = mine,
+            winner = winner.id,
+            name,
+            "another upload created the same run first; using its run"
+        );
+        let results = self
+            .client
+            .get_results_for_run(mine)
+            .await
+            .map_err(|e| SyncError::api(format!("reading results of run {mine}"), e))?;
+        if results.is_empty() {
+            match self.client.delete_run(mine).await {
+                Ok(()) => debug!(run_id = mine, "deleted the empty losing run"),
+                Err(error) => warn!(run_id = mine, %error, "could not delete the empty losing run"),
+            }
+        } else {
+            warn!(
+                run_id = mine,
+                results = results.len(),
+                "the losing run already holds results, so it is kept"
+            );
+        }
+        self.with_journal(|j| {
+            j.run_id = Some(winner.id);
+            j.run_url = winner.url.clone();
+            j.run_created = false;
+            j.run_cases_done = false;
+        });
+        Ok(())
     }
 
     async fn reconcile_run(&self) -> Result<(), SyncError> {
