@@ -4,7 +4,9 @@ use serde_json::{Map, Value, json};
 
 use super::projects::resolve_suite;
 use super::results::parse_timespan;
-use super::{ApiError, ApiRequest, ApiResult, body_ids, body_str, body_u64, page, render};
+use super::{
+    ApiError, ApiRequest, ApiResult, body_ids, body_str, body_u64, is_defined_field, page, render,
+};
 use crate::state::{Case, State, now};
 
 /// Maximum title length TestRail accepts for a case.
@@ -46,7 +48,7 @@ fn check_title(title: Option<String>) -> Result<String, ApiError> {
 fn case_fields(state: &State, body: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
     let mut fields = Map::new();
     for (key, value) in body {
-        if CASE_FIELDS.contains(&key.as_str()) || key.starts_with("custom_") {
+        if CASE_FIELDS.contains(&key.as_str()) || is_defined_field(&state.case_fields, key) {
             fields.insert(key.clone(), value.clone());
         }
     }

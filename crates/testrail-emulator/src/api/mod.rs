@@ -142,6 +142,21 @@ impl ApiRequest {
     }
 }
 
+/// Returns whether `key` is the system name of an active field in `fields`,
+/// the list that `get_case_fields` or `get_result_fields` returns.
+///
+/// Handlers store only `custom_*` keys that pass this check and drop the
+/// others, because trcli 1.15.3 sends `custom_testrail_bdd_scenario_results`
+/// with every result whether or not the instance defines that field.
+// NOTE: that TestRail drops undefined custom keys without an error is
+// inferred from trcli uploading to instances without the field, not
+// checked against a real instance.
+pub(crate) fn is_defined_field(fields: &[Value], key: &str) -> bool {
+    fields.iter().any(|field| {
+        field["system_name"].as_str() == Some(key) && field["is_active"] != Value::Bool(false)
+    })
+}
+
 /// Reads an optional integer field of a body; a wrong type is a 400.
 pub(crate) fn body_u64(body: &Map<String, Value>, field: &str) -> Result<Option<u64>, ApiError> {
     match body.get(field) {

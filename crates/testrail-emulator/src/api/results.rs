@@ -3,10 +3,11 @@
 use serde_json::{Map, Value, json};
 
 use super::runs::require_run;
-use super::{ApiError, ApiRequest, ApiResult, body_u64, page, render};
+use super::{ApiError, ApiRequest, ApiResult, body_u64, is_defined_field, page, render};
 use crate::state::{Attachment, State, TestResult, now};
 
-/// Result keys stored as sent; other keys (such as `attachments`) are ignored.
+/// System result keys stored as sent. Of the other keys, only defined custom
+/// fields are stored, and the rest (such as `attachments`) are ignored.
 const RESULT_FIELDS: &[&str] = &["comment", "version", "elapsed", "defects"];
 
 /// Parses a TestRail timespan such as `30s`, `1m 5s` or `2h` into seconds.
@@ -119,7 +120,7 @@ fn validate_fields(
 
     let mut fields = Map::new();
     for (key, value) in entry {
-        if RESULT_FIELDS.contains(&key.as_str()) || key.starts_with("custom_") {
+        if RESULT_FIELDS.contains(&key.as_str()) || is_defined_field(&state.result_fields, key) {
             fields.insert(key.clone(), value.clone());
         }
     }

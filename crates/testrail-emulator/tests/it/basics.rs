@@ -180,6 +180,32 @@ async fn add_case_validates_and_keeps_custom_fields() {
 }
 
 #[tokio::test]
+async fn undefined_custom_case_fields_are_ignored() {
+    let api = Api::start().await;
+    let section = api.section("Cases").await;
+
+    let case = api
+        .ok(
+            &format!("add_case/{section}"),
+            json!({"title": "Login", "custom_platform": 2, "custom_no_such_field": "x"}),
+        )
+        .await;
+    assert_eq!(case["custom_platform"], 2);
+    assert!(case.get("custom_no_such_field").is_none(), "{case}");
+
+    let updated = api
+        .ok(
+            &format!("update_case/{}", case["id"]),
+            json!({"custom_no_such_field": "y"}),
+        )
+        .await;
+    assert!(updated.get("custom_no_such_field").is_none(), "{updated}");
+    let (_, stored) = api.get(&format!("get_case/{}", case["id"])).await;
+    assert!(stored.get("custom_no_such_field").is_none(), "{stored}");
+    api.finish().await;
+}
+
+#[tokio::test]
 async fn unknown_ids_and_methods_are_rejected() {
     let api = Api::start().await;
     let cases = [

@@ -184,3 +184,42 @@ async fn attachment_upload_is_stored() {
     assert_eq!(status, 400);
     api.finish().await;
 }
+
+#[tokio::test]
+async fn undefined_custom_result_fields_are_ignored() {
+    let api = Api::start().await;
+    let (run, cases) = run_with_two_cases(&api).await;
+
+    // The shape of one result as trcli 1.15.3 sends it.
+    let steps = json!([{"content": "open the cart", "status_id": 1}]);
+    let created = api
+        .ok(
+            &format!("add_results_for_cases/{run}"),
+            json!({"results": [{
+                "case_id": cases[0],
+                "status_id": 1,
+                "comment": "",
+                "attachments": [],
+                "custom_step_results": steps,
+                "custom_testrail_bdd_scenario_results": [],
+            }]}),
+        )
+        .await;
+    assert_eq!(created[0]["custom_step_results"], steps);
+    assert!(
+        created[0]
+            .get("custom_testrail_bdd_scenario_results")
+            .is_none(),
+        "an undefined custom field was returned: {created}"
+    );
+    assert!(created[0].get("attachments").is_none(), "{created}");
+
+    let (_, listed) = api.get(&format!("get_results_for_run/{run}")).await;
+    let result = &listed["results"][0];
+    assert_eq!(result["custom_step_results"], steps);
+    assert!(
+        result.get("custom_testrail_bdd_scenario_results").is_none(),
+        "an undefined custom field was stored: {result}"
+    );
+    api.finish().await;
+}
