@@ -24,6 +24,7 @@
 
 pub mod comment;
 pub mod context;
+pub mod coord;
 pub mod elapsed;
 mod error;
 pub mod execute;

@@ -37,6 +37,17 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Start the built-in emulator, upload the sample reports and show the run.
     Demo(DemoArgs),
+    /// Queue results in the spool for the flusher, and return at once.
+    Submit(Box<crate::parallel::SubmitArgs>),
+    /// Upload the spool's queue while holding its lease (started by submit).
+    Flush(Box<crate::parallel::FlushArgs>),
+    /// List the workers that submit into the spool.
+    Workers(crate::parallel::WorkersArgs),
+    /// Wait until the spool is uploaded, print a summary, end the session.
+    Finish(Box<crate::parallel::FinishArgs>),
+    /// Create or close a run for shards that report into it.
+    #[command(subcommand)]
+    Run(crate::parallel::RunCommand),
     /// Run the TestRail emulator as a server.
     Emulator(Box<testrail_emulator::Args>),
     /// Print a shell completion script.
@@ -134,6 +145,12 @@ pub struct ReportArgs {
     /// Close the run after the upload.
     #[arg(long)]
     pub close_run: bool,
+
+    /// This upload's shard as I/N; with --close-run the last shard to
+    /// finish closes the run. Read from TRAIL_SHARD, or GitLab's
+    /// CI_NODE_INDEX and CI_NODE_TOTAL, when not given.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<trail_sync::coord::Shard>,
 
     /// Only report to existing cases; list tests without one as unmatched.
     #[arg(long)]

@@ -5,6 +5,7 @@ mod config;
 mod demo;
 mod exit;
 mod output;
+mod parallel;
 mod report;
 
 use std::process::ExitCode;
@@ -44,6 +45,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Report(args) => report::report(*args, file()?).await,
         Command::Resume(args) => report::resume(args, file()?).await,
         Command::Demo(args) => demo::demo(args).await,
+        Command::Submit(args) => parallel::submit(*args, file()?).await,
+        Command::Flush(args) => parallel::flush(*args, file()?).await,
+        Command::Workers(args) => parallel::workers(args, file()?).await,
+        Command::Finish(args) => parallel::finish(*args, file()?).await,
+        Command::Run(command) => parallel::run(command, file()?).await,
         Command::Emulator(args) => {
             testrail_emulator::serve(*args)
                 .await

@@ -25,7 +25,12 @@ pub async fn report(args: ReportArgs, file: FileConfig) -> anyhow::Result<u8> {
         eprintln!("error: no report could be read, so nothing was sent to TestRail");
         return Ok(exit::REPORT);
     }
-    let options = sync_options(&args, &file)?;
+    let mut options = sync_options(&args, &file)?;
+    let shard = crate::parallel::shard_of(args.shard)?;
+    if shard.is_some() {
+        // The last shard to finish closes the run, not each one.
+        options.close_run = false;
+    }
     let client = config::client(&args.connection, &file)?;
     let fingerprint = fingerprint(&args.files, &options)?;
 
@@ -35,10 +40,16 @@ pub async fn report(args: ReportArgs, file: FileConfig) -> anyhow::Result<u8> {
         UploadMode::Execute
     };
     let outcome = upload_with(&client, &results, &options, &fingerprint, mode, &NoReporter).await;
-    let (summary, plan) = match outcome {
+    let (mut summary, plan) = match outcome {
         Ok(done) => done,
         Err(error) => return Ok(report_sync_error(&error)),
     };
+    if let (Some(shard), Some(run_id), false) = (shard, summary.run_id, args.dry_run) {
+        match crate::parallel::finish_shard(&client, run_id, shard, args.close_run).await {
+            Ok(closed) => summary.run_closed = closed,
+            Err(error) => return Ok(report_sync_error(&error)),
+        }
+    }
 
     if args.dry_run {
         output::print_plan(&plan, &summary, args.format);
