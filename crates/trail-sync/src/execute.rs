@@ -22,6 +22,8 @@ use crate::plan::{CaseTarget, PlannedRun, SectionTarget};
 use crate::reporter::{Event, Reporter};
 use crate::summary::Rejected;
 
+mod races;
+
 /// Seconds by which TestRail's clock may lag trail's when results created by
 /// this upload are told apart from older ones.
 const CLOCK_SKEW_SECS: i64 = 10;
@@ -45,6 +47,7 @@ pub struct Executor<'a> {
     journal: Mutex<Journal>,
     options: ExecuteOptions,
     reporter: &'a dyn Reporter,
+    races: races::RaceState,
 }
 
 impl<'a> Executor<'a> {
@@ -62,6 +65,7 @@ impl<'a> Executor<'a> {
             journal: Mutex::new(journal),
             options,
             reporter,
+            races: races::RaceState::default(),
         }
     }
 
@@ -94,8 +98,10 @@ impl<'a> Executor<'a> {
         self.reconcile_pending().await?;
         self.create_sections().await?;
         self.create_cases().await?;
+        self.resolve_case_duplicates().await?;
         self.prepare_run().await?;
         self.upload_results().await?;
+        self.repair_dropped_cases().await?;
         self.close_run().await?;
         Ok(())
     }
@@ -156,6 +162,7 @@ impl<'a> Executor<'a> {
                 Ok(section) => {
                     debug!(section_id = section.id, name = %planned.name, "created section");
                     self.with_journal(|j| j.sections[index] = Some(section.id));
+                    self.races.created_section(section.id);
                 }
                 Err(error) if error.maybe_applied() => {
                     warn!(name = %planned.name, %error, "add_section may have been applied; checking");
@@ -174,6 +181,7 @@ impl<'a> Executor<'a> {
                     ));
                 }
             }
+            self.resolve_section_duplicate(index).await?;
             self.clear_pending(&PendingStep::Section(index))?;
         }
         Ok(())
@@ -247,6 +255,7 @@ impl<'a> Executor<'a> {
             Ok(case) => {
                 debug!(case_id = case.id, title = %planned.title, "created case");
                 self.with_journal(|j| j.cases[index] = Some(case.id));
+                self.races.created_case(case.id);
                 self.reporter.event(Event::CaseCreated {
                     case_id: case.id,
                     title: planned.title.clone(),
@@ -520,7 +529,8 @@ impl<'a> Executor<'a> {
         let run_id = self.with_journal(|j| j.run_id).expect("run is known");
         let wanted: HashSet<u64> = self.planned_case_ids()?.into_iter().collect();
 
-        for round in 0..MAX_RECONCILE_ROUNDS {
+        for round in 0..races::MAX_CASE_LIST_ROUNDS {
+            let started = std::time::Instant::now();
             let run = self
                 .client
                 .get_run(run_id)
@@ -556,6 +566,7 @@ impl<'a> Executor<'a> {
                 .update_run(run_id, &update)
                 .await
                 .map_err(|e| SyncError::api(format!("adding cases to run {run_id}"), e))?;
+            self.settle_after_write(started).await;
         }
         Err(SyncError::Config {
             setting: "run".into(),

@@ -350,7 +350,12 @@ impl<'a> Builder<'a> {
             by_title: context.cases_by_title(),
             unmatched: Vec::new(),
         };
-        for section in &context.sections {
+        // Uploads that ran at once may have created a section twice; the
+        // lowest id wins, as in the executor's race resolution, so it is
+        // inserted last.
+        let mut sections: Vec<_> = context.sections.iter().collect();
+        sections.sort_by_key(|s| std::cmp::Reverse(s.id));
+        for section in sections {
             let parent = section.parent_id.map(SectionTarget::Existing);
             builder.section_index.insert(
                 (parent, section.name.clone()),

@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use testrail_api::Client;
-use tokio::sync::Mutex;
 use tracing::{debug, info, warn};
 use trail_reports::TestResult;
 
@@ -31,13 +30,12 @@ use super::files::{create_dir, now_ms, read_json, remove_file, sync_dir, write_j
 use super::lease::{LeaseFile, new_owner_id};
 use super::spool::{Spool, SpoolConfig};
 use super::workers::Workers;
-use crate::context::Context;
 use crate::error::SyncError;
 use crate::execute::{ExecuteOptions, Executor};
 use crate::journal::{Journal, JournalStore};
-use crate::plan::{SyncPlan, build_plan};
+use crate::plan::SyncPlan;
 use crate::reporter::NoReporter;
-use crate::status::StatusMap;
+use crate::upload::{UploadMode, upload_with};
 
 /// Name of the marker that asks the flusher to send what is queued now.
 pub(crate) const FLUSH_NOW: &str = "flush-now";
@@ -135,9 +133,6 @@ pub struct Flusher {
     owner: String,
     settings: FlushSettings,
     lease: LeaseFile,
-    /// Project, cases and statuses read once and reused by later batches
-    /// until a batch creates sections or cases.
-    cache: Mutex<Option<(Context, StatusMap)>>,
 }
 
 impl Flusher {
@@ -163,7 +158,6 @@ impl Flusher {
             client,
             owner: owner.unwrap_or_else(new_owner_id),
             settings,
-            cache: Mutex::new(None),
         })
     }
 
@@ -370,15 +364,10 @@ impl Flusher {
                     batch_size: self.config.batch_size,
                     concurrency: 4,
                 };
-                let created_entities =
-                    !journal.plan.sections.is_empty() || !journal.plan.cases.is_empty();
                 let executed =
                     Executor::new(&self.client, Some(&store), journal, options, &NoReporter)
                         .run()
                         .await;
-                if created_entities {
-                    *self.cache.lock().await = None;
-                }
                 let journal = executed?;
                 let marker: Option<PlannedMarker> = read_json(&marker_path)?;
                 BatchOutcome {
@@ -430,24 +419,23 @@ impl Flusher {
         Ok(outcome)
     }
 
-    /// Plans a batch, reading the project and cases only when the cache is
-    /// empty.
+    /// Plans a batch with the engine's own matching and planning, sending
+    /// nothing.
+    // NOTE: each batch reads the project, sections and cases again, which
+    // costs a few paged requests per batch on a large suite; a metadata
+    // cache shared across batches would remove that.
     async fn plan(&self, results: &[TestResult]) -> Result<SyncPlan, CoordError> {
-        let options = &self.config.options;
-        let mut cache = self.cache.lock().await;
-        if cache.is_none() {
-            let context = Context::load(&self.client, options).await?;
-            let statuses = StatusMap::resolve(&context.statuses, &options.status_overrides)?;
-            *cache = Some((context, statuses));
-        }
-        let Some((context, statuses)) = cache.as_mut() else {
-            unreachable!("the cache was filled above");
-        };
-        let mut plan = build_plan(results, context, options, statuses)?;
-        if !plan.cases.is_empty() && context.case_types.is_empty() {
-            context.load_creation_metadata(&self.client).await?;
-            plan = build_plan(results, context, options, statuses)?;
-        }
+        let mut options = self.config.options.clone();
+        options.spool_dir = None;
+        let (_, plan) = upload_with(
+            &self.client,
+            results,
+            &options,
+            "batch-plan",
+            UploadMode::DryRun,
+            &NoReporter,
+        )
+        .await?;
         Ok(plan)
     }
 
