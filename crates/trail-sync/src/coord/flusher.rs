@@ -37,7 +37,7 @@ use crate::plan::SyncPlan;
 use crate::reporter::NoReporter;
 use crate::upload::{UploadMode, upload_with};
 
-/// Name of the marker that asks the flusher to send what is queued now.
+/// Name of the marker file that requests an immediate flush of the queue.
 pub(crate) const FLUSH_NOW: &str = "flush-now";
 
 /// Timing of a flusher.
@@ -49,7 +49,7 @@ pub struct FlushSettings {
     pub heartbeat: Duration,
     /// Interval between looks at the queue.
     pub poll: Duration,
-    /// Longest wait between retries while TestRail is unreachable.
+    /// Maximum wait between retries while TestRail is unreachable.
     pub max_retry_wait: Duration,
 }
 
@@ -76,12 +76,12 @@ pub enum FlushMode {
     /// Flush everything now regardless of age and stop once the spool is
     /// empty, or fail after `timeout`.
     Drain {
-        /// Longest time to keep trying.
+        /// Maximum time to keep trying.
         timeout: Duration,
     },
 }
 
-/// What became of one batch, stored as `done/ID.json`.
+/// Outcome of one batch, stored as `done/ID.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchOutcome {
     /// Batch id.
@@ -116,7 +116,7 @@ struct PlannedMarker {
     unmatched: usize,
 }
 
-/// What a flusher did before it stopped.
+/// Counts of the batches a flusher finished before it stopped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct FlushReport {
     /// Batches finished.
@@ -148,7 +148,7 @@ impl Flusher {
     ) -> Result<Flusher, CoordError> {
         let config = spool.config()?.ok_or_else(|| CoordError::Config {
             setting: "--spool".into(),
-            message: format!("`{}` holds no spool.json", spool.root().display()),
+            message: format!("`{}` contains no spool.json", spool.root().display()),
             hint: "submit results first with `trail submit`, or pass the spool they went to".into(),
         })?;
         Ok(Flusher {

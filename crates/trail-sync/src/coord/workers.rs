@@ -37,7 +37,7 @@ pub struct WorkerRecord {
     pub submits: u64,
 }
 
-/// What the registry knows of a worker now.
+/// State of a worker now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkerState {

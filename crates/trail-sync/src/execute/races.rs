@@ -36,8 +36,8 @@ pub(super) const MAX_CASE_LIST_ROUNDS: usize = 20;
 /// posted are added back.
 const MAX_REPAIR_ROUNDS: usize = 3;
 
-/// What this execution created and wrote, so that only its own
-/// duplicates are deleted.
+/// Sections and cases this execution created, so that only its own
+/// duplicates are deleted, and whether it wrote the run's case list.
 #[derive(Debug, Default)]
 pub(super) struct RaceState {
     inner: Mutex<RaceInner>,
