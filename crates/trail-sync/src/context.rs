@@ -4,12 +4,15 @@ use std::collections::HashMap;
 
 use testrail_api::Client;
 use testrail_api::models::{
-    Case, CaseField, CaseFilter, CaseType, Priority, Project, Section, Status,
+    Case, CaseField, CaseFilter, CaseType, Priority, Project, ResultField, Section, Status,
+    Template,
 };
 
+use crate::cache::MetadataCache;
 use crate::error::SyncError;
 use crate::matching::normalized_title;
-use crate::options::{ProjectRef, SyncOptions};
+use crate::options::{ProjectRef, RunOptions, SyncOptions};
+use crate::plan::MetadataNeeds;
 
 /// System name of the case field that stores automation ids.
 pub const AUTOMATION_ID_FIELD: &str = "custom_automation_id";
@@ -33,24 +36,50 @@ pub struct Context {
     pub case_types: Vec<CaseType>,
     /// Priorities, read only when cases are created.
     pub priorities: Vec<Priority>,
+    /// Templates of the project, read only when a new case has steps.
+    pub templates: Vec<Template>,
+    /// Custom result fields, read only when `--result-field` is given.
+    pub result_fields: Vec<ResultField>,
+    /// Ids that the run options name by text.
+    pub run_ids: RunIds,
+}
+
+/// Milestone and user ids resolved from the names in [`RunOptions`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunIds {
+    /// Milestone of a new run.
+    pub milestone_id: Option<u64>,
+    /// User a new run is assigned to.
+    pub assignedto_id: Option<u64>,
+    /// Users that failed results are assigned to, in turn.
+    pub failed_assignee_ids: Vec<u64>,
 }
 
 impl Context {
     /// Reads the project, suite, statuses, case fields, sections and cases.
     pub async fn load(client: &Client, options: &SyncOptions) -> Result<Context, SyncError> {
-        let project = resolve_project(client, &options.project).await?;
-        let suite_id = resolve_suite(client, &project, options.suite_id).await?;
+        Context::load_with(client, options, &MetadataCache::new()).await
+    }
+
+    /// Same as [`Context::load`], reading metadata through `cache`.
+    pub async fn load_with(
+        client: &Client,
+        options: &SyncOptions,
+        cache: &MetadataCache,
+    ) -> Result<Context, SyncError> {
+        let project = resolve_project(client, cache, &options.project).await?;
+        let suite_id = resolve_suite(client, cache, &project, options.suite_id).await?;
 
         let (statuses, case_fields, sections, cases) = tokio::try_join!(
             async {
-                client
-                    .get_statuses()
+                cache
+                    .get_or_fetch("get_statuses", client.get_statuses())
                     .await
                     .map_err(|e| SyncError::api("reading statuses", e))
             },
             async {
-                client
-                    .get_case_fields()
+                cache
+                    .get_or_fetch("get_case_fields", client.get_case_fields())
                     .await
                     .map_err(|e| SyncError::api("reading case fields", e))
             },
@@ -75,6 +104,18 @@ impl Context {
             .into_iter()
             .filter(|field| field_applies(field, project.id))
             .collect();
+        let run_ids = resolve_run_ids(client, &project, &options.run_options).await?;
+        let result_fields = if options.result_fields.is_empty() {
+            Vec::new()
+        } else {
+            client
+                .get_result_fields()
+                .await
+                .map_err(|e| SyncError::api("reading result fields", e))?
+                .into_iter()
+                .filter(|field| field.is_active && field_applies(field, project.id))
+                .collect()
+        };
 
         Ok(Context {
             project,
@@ -85,11 +126,37 @@ impl Context {
             cases,
             case_types: Vec::new(),
             priorities: Vec::new(),
+            templates: Vec::new(),
+            result_fields,
+            run_ids,
         })
     }
 
-    /// Reads case types and priorities, which only new cases need.
+    /// Reads case types, priorities and templates.
     pub async fn load_creation_metadata(&mut self, client: &Client) -> Result<(), SyncError> {
+        let all = MetadataNeeds {
+            types: true,
+            templates: true,
+        };
+        self.load_metadata(client, all).await
+    }
+
+    /// Reads the metadata a plan asked for: case types and priorities for
+    /// purpose and priority tags, templates for new cases with steps.
+    pub async fn load_metadata(
+        &mut self,
+        client: &Client,
+        needs: MetadataNeeds,
+    ) -> Result<(), SyncError> {
+        if needs.templates {
+            self.templates = client
+                .get_templates(self.project.id)
+                .await
+                .map_err(|e| SyncError::api("reading templates", e))?;
+        }
+        if !needs.types {
+            return Ok(());
+        }
         let (types, priorities) = tokio::try_join!(
             async {
                 client
@@ -145,6 +212,67 @@ impl Context {
     }
 }
 
+/// Resolves the milestone and users that the run options name.
+async fn resolve_run_ids(
+    client: &Client,
+    project: &Project,
+    options: &RunOptions,
+) -> Result<RunIds, SyncError> {
+    let mut ids = RunIds::default();
+    if let Some(name) = &options.milestone {
+        let milestones = client
+            .get_milestones(project.id)
+            .await
+            .map_err(|e| SyncError::api("reading milestones", e))?;
+        let found = milestones.iter().find(|m| m.name == *name).or_else(|| {
+            milestones
+                .iter()
+                .find(|m| m.name.eq_ignore_ascii_case(name))
+        });
+        match found {
+            Some(milestone) => ids.milestone_id = Some(milestone.id),
+            None => {
+                let names: Vec<String> = milestones
+                    .iter()
+                    .filter(|m| !m.is_completed)
+                    .map(|m| format!("`{}`", m.name))
+                    .collect();
+                return Err(SyncError::Config {
+                    setting: "--milestone".into(),
+                    message: format!("no milestone named `{name}` in project `{}`", project.name),
+                    hint: if names.is_empty() {
+                        "the project has no open milestone; create one in TestRail".into()
+                    } else {
+                        format!("open milestones: {}", names.join(", "))
+                    },
+                });
+            }
+        }
+    }
+    if let Some(email) = &options.assign_to {
+        ids.assignedto_id = Some(user_id(client, email, "--assign-to").await?);
+    }
+    for email in &options.assign_failed {
+        ids.failed_assignee_ids
+            .push(user_id(client, email, "--assign-failed").await?);
+    }
+    Ok(ids)
+}
+
+async fn user_id(client: &Client, email: &str, setting: &str) -> Result<u64, SyncError> {
+    match client.get_user_by_email(email.trim()).await {
+        Ok(user) => Ok(user.id),
+        Err(error) if error.status() == Some(400) || error.status() == Some(404) => {
+            Err(SyncError::Config {
+                setting: setting.into(),
+                message: format!("no TestRail user has the e-mail `{}`", email.trim()),
+                hint: "pass the e-mail address the user signs in with".into(),
+            })
+        }
+        Err(error) => Err(SyncError::api(format!("looking up user `{email}`"), error)),
+    }
+}
+
 fn field_applies(field: &CaseField, project_id: u64) -> bool {
     if field.configs.is_empty() {
         return true;
@@ -159,15 +287,19 @@ fn field_applies(field: &CaseField, project_id: u64) -> bool {
     })
 }
 
-async fn resolve_project(client: &Client, project: &ProjectRef) -> Result<Project, SyncError> {
+async fn resolve_project(
+    client: &Client,
+    cache: &MetadataCache,
+    project: &ProjectRef,
+) -> Result<Project, SyncError> {
     match project {
-        ProjectRef::Id(id) => client
-            .get_project(*id)
+        ProjectRef::Id(id) => cache
+            .get_or_fetch(&format!("get_project/{id}"), client.get_project(*id))
             .await
             .map_err(|e| SyncError::api(format!("reading project {id}"), e)),
         ProjectRef::Name(name) => {
-            let projects = client
-                .get_projects()
+            let projects = cache
+                .get_or_fetch("get_projects", client.get_projects())
                 .await
                 .map_err(|e| SyncError::api("reading projects", e))?;
             let found = projects
@@ -198,11 +330,15 @@ async fn resolve_project(client: &Client, project: &ProjectRef) -> Result<Projec
 
 async fn resolve_suite(
     client: &Client,
+    cache: &MetadataCache,
     project: &Project,
     wanted: Option<u64>,
 ) -> Result<u64, SyncError> {
-    let suites = client
-        .get_suites(project.id)
+    let suites = cache
+        .get_or_fetch(
+            &format!("get_suites/{}", project.id),
+            client.get_suites(project.id),
+        )
         .await
         .map_err(|e| SyncError::api(format!("reading suites of project {}", project.id), e))?;
 

@@ -22,14 +22,21 @@ use crate::plan::{CaseTarget, PlannedRun, SectionTarget};
 use crate::reporter::{Event, Reporter};
 use crate::summary::Rejected;
 
+mod attachment_uploads;
+mod case_updates;
 mod races;
+mod run_fields;
 
 /// Seconds by which TestRail's clock may lag trail's when results created by
 /// this upload are told apart from older ones.
 const CLOCK_SKEW_SECS: i64 = 10;
 
 /// How many times a batch whose fate was unknown is reconciled and resent.
-const MAX_RECONCILE_ROUNDS: usize = 5;
+const MAX_RECONCILE_ROUNDS: usize = 10;
+
+/// How many times a creating request whose fate was unknown, and that the
+/// state shows was not applied, is sent.
+const MAX_CREATE_ATTEMPTS: usize = 5;
 
 /// Settings of an execution.
 #[derive(Debug, Clone)]
@@ -99,9 +106,11 @@ impl<'a> Executor<'a> {
         self.create_sections().await?;
         self.create_cases().await?;
         self.resolve_case_duplicates().await?;
+        self.update_cases().await?;
         self.prepare_run().await?;
         self.upload_results().await?;
         self.repair_dropped_cases().await?;
+        self.upload_attachments().await?;
         self.close_run().await?;
         Ok(())
     }
@@ -158,27 +167,27 @@ impl<'a> Executor<'a> {
             body.parent_id = planned.parent.and_then(|p| self.section_id(p));
 
             self.mark_pending(PendingStep::Section(index))?;
-            match self.client.add_section(project_id, &body).await {
-                Ok(section) => {
-                    debug!(section_id = section.id, name = %planned.name, "created section");
-                    self.with_journal(|j| j.sections[index] = Some(section.id));
-                    self.races.created_section(section.id);
-                }
-                Err(error) if error.maybe_applied() => {
-                    warn!(name = %planned.name, %error, "add_section may have been applied; checking");
-                    self.reconcile_section(index).await?;
-                    if self.with_journal(|j| j.sections[index].is_none()) {
+            for attempt in 1..=MAX_CREATE_ATTEMPTS {
+                match self.client.add_section(project_id, &body).await {
+                    Ok(section) => {
+                        debug!(section_id = section.id, name = %planned.name, "created section");
+                        self.with_journal(|j| j.sections[index] = Some(section.id));
+                        self.races.created_section(section.id);
+                        break;
+                    }
+                    Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
+                        warn!(name = %planned.name, %error, "add_section may have been applied; checking");
+                        self.reconcile_section(index).await?;
+                        if self.with_journal(|j| j.sections[index].is_some()) {
+                            break;
+                        }
+                    }
+                    Err(error) => {
                         return Err(SyncError::api(
                             format!("creating section `{}`", planned.name),
                             error,
                         ));
                     }
-                }
-                Err(error) => {
-                    return Err(SyncError::api(
-                        format!("creating section `{}`", planned.name),
-                        error,
-                    ));
                 }
             }
             self.resolve_section_duplicate(index).await?;
@@ -227,9 +236,7 @@ impl<'a> Executor<'a> {
         // Case ids are journaled in bulk, not one by one, so a resumed upload
         // first looks for the cases that an earlier execution created.
         if self.with_journal(|j| j.resumed) {
-            for index in &missing {
-                self.reconcile_case(*index).await?;
-            }
+            self.reconcile_cases(&missing).await?;
             missing.retain(|index| self.with_journal(|j| j.cases[*index].is_none()));
         }
         let outcomes: Vec<Result<(), SyncError>> = stream::iter(missing)
@@ -251,34 +258,92 @@ impl<'a> Executor<'a> {
             });
         };
 
-        match self.client.add_case(section_id, &planned.fields).await {
-            Ok(case) => {
-                debug!(case_id = case.id, title = %planned.title, "created case");
-                self.with_journal(|j| j.cases[index] = Some(case.id));
-                self.races.created_case(case.id);
-                self.reporter.event(Event::CaseCreated {
-                    case_id: case.id,
-                    title: planned.title.clone(),
-                });
-            }
-            Err(error) if error.maybe_applied() => {
-                warn!(title = %planned.title, %error, "add_case may have been applied; checking");
-                self.reconcile_case(index).await?;
-                if self.with_journal(|j| j.cases[index].is_none()) {
+        for attempt in 1..=MAX_CREATE_ATTEMPTS {
+            match self.client.add_case(section_id, &planned.fields).await {
+                Ok(case) => {
+                    debug!(case_id = case.id, title = %planned.title, "created case");
+                    self.with_journal(|j| j.cases[index] = Some(case.id));
+                    self.races.created_case(case.id);
+                    self.reporter.event(Event::CaseCreated {
+                        case_id: case.id,
+                        title: planned.title.clone(),
+                    });
+                    break;
+                }
+                Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
+                    warn!(title = %planned.title, %error, "add_case may have been applied; checking");
+                    self.reconcile_case(index).await?;
+                    if self.with_journal(|j| j.cases[index].is_some()) {
+                        break;
+                    }
+                }
+                Err(error) => {
                     return Err(SyncError::api(
                         format!("creating case `{}`", planned.title),
                         error,
                     ));
                 }
             }
-            Err(error) => {
-                return Err(SyncError::api(
-                    format!("creating case `{}`", planned.title),
-                    error,
-                ));
-            }
         }
         Ok(())
+    }
+
+    /// Finds cases that an earlier execution created, with one read of the
+    /// suite's cases.
+    async fn reconcile_cases(&self, indices: &[usize]) -> Result<(), SyncError> {
+        let (suite_id, project_id) = self.with_journal(|j| (j.plan.suite_id, j.plan.project_id));
+        let filter = CaseFilter {
+            suite_id: Some(suite_id),
+            ..CaseFilter::default()
+        };
+        let cases = self
+            .client
+            .get_cases(project_id, &filter)
+            .await
+            .map_err(|e| SyncError::api("reading cases to resume an upload", e))?;
+
+        let mut by_automation: HashMap<(u64, String), u64> = HashMap::new();
+        let mut by_title: HashMap<(u64, String), u64> = HashMap::new();
+        for case in &cases {
+            let section = case.section_id.unwrap_or(0);
+            if let Some(id) = case
+                .extra
+                .get(crate::context::AUTOMATION_ID_FIELD)
+                .and_then(Value::as_str)
+            {
+                by_automation
+                    .entry((section, id.to_owned()))
+                    .or_insert(case.id);
+            }
+            by_title
+                .entry((section, normalized_title(&case.title)))
+                .or_insert(case.id);
+        }
+
+        let mut found = 0;
+        for index in indices {
+            let planned = self.with_journal(|j| j.plan.cases[*index].clone());
+            let Some(section_id) = self.section_id(planned.section) else {
+                continue;
+            };
+            let automation = planned
+                .fields
+                .get(crate::context::AUTOMATION_ID_FIELD)
+                .and_then(Value::as_str);
+            let id = match automation {
+                Some(automation) => by_automation.get(&(section_id, automation.to_owned())),
+                None => by_title.get(&(section_id, normalized_title(&planned.title))),
+            };
+            if let Some(id) = id {
+                found += 1;
+                self.with_journal(|j| j.cases[*index] = Some(*id));
+            }
+        }
+        info!(
+            checked = indices.len(),
+            found, "looked for cases created before the upload was interrupted"
+        );
+        self.save()
     }
 
     async fn reconcile_case(&self, index: usize) -> Result<(), SyncError> {
@@ -371,8 +436,12 @@ impl<'a> Executor<'a> {
                         j.run_url = run.url.clone();
                     });
                 }
-                PlannedRun::ByName { name, description } => {
-                    if !self.find_run_by_name(&name).await? {
+                PlannedRun::ByName {
+                    name,
+                    description,
+                    reset,
+                } => {
+                    if reset || !self.find_run_by_name(&name).await? {
                         self.create_run(&name, description).await?;
                     }
                 }
@@ -424,27 +493,35 @@ impl<'a> Executor<'a> {
         body.description = description;
         body.include_all = false;
         body.case_ids = Some(case_ids);
+        let reset = self.with_journal(|j| run_fields::apply(&j.plan, &mut body));
 
         self.mark_pending(PendingStep::Run)?;
-        match self.client.add_run(project_id, &body).await {
-            Ok(run) => {
-                info!(run_id = run.id, name, "created run");
-                self.with_journal(|j| {
-                    j.run_id = Some(run.id);
-                    j.run_url = run.url.clone();
-                    j.run_created = true;
-                    j.run_cases_done = true;
-                });
-                self.resolve_run_race(name, run.id).await?;
-            }
-            Err(error) if error.maybe_applied() => {
-                warn!(name, %error, "add_run may have been applied; checking");
-                self.reconcile_run().await?;
-                if self.with_journal(|j| j.run_id.is_none()) {
-                    return Err(SyncError::api(format!("creating run `{name}`"), error));
+        for attempt in 1..=MAX_CREATE_ATTEMPTS {
+            match self.client.add_run(project_id, &body).await {
+                Ok(run) => {
+                    info!(run_id = run.id, name, "created run");
+                    self.with_journal(|j| {
+                        j.run_id = Some(run.id);
+                        j.run_url = run.url.clone();
+                        j.run_created = true;
+                        j.run_cases_done = true;
+                    });
+                    // A reset run is new on purpose, so an older open run of
+                    // the same name does not win the race.
+                    if !reset {
+                        self.resolve_run_race(name, run.id).await?;
+                    }
+                    break;
                 }
+                Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
+                    warn!(name, %error, "add_run may have been applied; checking");
+                    self.reconcile_run().await?;
+                    if self.with_journal(|j| j.run_id.is_some()) {
+                        break;
+                    }
+                }
+                Err(error) => return Err(SyncError::api(format!("creating run `{name}`"), error)),
             }
-            Err(error) => return Err(SyncError::api(format!("creating run `{name}`"), error)),
         }
         self.clear_pending(&PendingStep::Run)
     }
@@ -639,12 +716,13 @@ impl<'a> Executor<'a> {
         self.with_journal(|j| batch.iter().for_each(|i| j.results_in_flight[*i] = true));
         self.save()?;
         match self.client.add_results_for_cases(run_id, &body).await {
-            Ok(_) => {
+            Ok(created) => {
                 self.with_journal(|j| {
                     for index in &batch {
                         j.results_done[*index] = true;
                         j.results_in_flight[*index] = false;
                     }
+                    attachment_uploads::record_result_ids(j, &batch, &created);
                 });
                 self.save()?;
                 self.reporter
@@ -705,6 +783,8 @@ impl<'a> Executor<'a> {
         result.comment = planned.comment;
         result.elapsed = planned.elapsed;
         result.version = planned.version;
+        result.assignedto_id = planned.assignedto_id;
+        result.custom = planned.custom;
         Ok(result)
     }
 

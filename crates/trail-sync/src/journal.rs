@@ -1,6 +1,7 @@
 //! The journal: a plan and how far its execution got, saved in the spool
 //! directory after every step so that an interrupted upload can resume.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,6 +52,23 @@ pub struct Journal {
     /// Creating requests that were sent and not answered; each is checked
     /// against TestRail before it is sent again.
     pub pending: Vec<PendingStep>,
+    /// Indices of planned case updates that TestRail applied.
+    #[serde(default)]
+    pub updates_done: BTreeSet<usize>,
+    /// TestRail result id per planned result index, from the response of
+    /// `add_results_for_cases`.
+    #[serde(default)]
+    pub result_ids: BTreeMap<usize, u64>,
+    /// Attachments handled, as (result index, attachment index): uploaded,
+    /// or skipped because the file was gone.
+    #[serde(default)]
+    pub attachments_done: BTreeSet<(usize, usize)>,
+    /// Number of attachments uploaded.
+    #[serde(default)]
+    pub attachments_uploaded: usize,
+    /// Case updates and attachments that TestRail rejected, with its reason.
+    #[serde(default)]
+    pub rejected_writes: Vec<String>,
 }
 
 /// A creating request that may have been applied without an answer.
@@ -86,6 +104,11 @@ impl Journal {
             rejected: Vec::new(),
             closed: false,
             pending: Vec::new(),
+            updates_done: BTreeSet::new(),
+            result_ids: BTreeMap::new(),
+            attachments_done: BTreeSet::new(),
+            attachments_uploaded: 0,
+            rejected_writes: Vec::new(),
             plan,
             resumed: false,
         }

@@ -22,28 +22,36 @@
 //! # }
 //! ```
 
+pub mod attachments;
+pub mod cache;
 pub mod comment;
 pub mod context;
 pub mod coord;
 pub mod elapsed;
 mod error;
 pub mod execute;
+pub mod fields;
 pub mod journal;
 pub mod matching;
 pub mod options;
 pub mod plan;
 pub mod reporter;
+pub mod result_fields;
 pub mod status;
 pub mod summary;
 mod upload;
 
+pub use cache::{CacheStats, MetadataCache};
 pub use context::Context;
 pub use error::SyncError;
 pub use execute::{ExecuteOptions, Executor};
 pub use journal::{Journal, JournalStore};
-pub use options::{CommentOptions, ProjectRef, RunTarget, SectionRef, SyncOptions};
+pub use options::{
+    AttachmentOptions, CaseUpdates, CommentOptions, ProjectRef, RunOptions, RunTarget, SectionRef,
+    SyncOptions,
+};
 pub use plan::{SyncPlan, build_plan};
 pub use reporter::{Event, NoReporter, Phase, Reporter};
 pub use status::StatusMap;
-pub use summary::{Rejected, Summary};
-pub use upload::{UploadMode, resume, upload, upload_with};
+pub use summary::{PhaseTimings, Rejected, Summary};
+pub use upload::{Session, UploadMode, resume, upload, upload_in, upload_with};

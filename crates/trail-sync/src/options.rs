@@ -86,6 +86,61 @@ impl Default for CommentOptions {
     }
 }
 
+/// Whether existing cases are changed to match the tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseUpdates {
+    /// Existing cases are never changed.
+    Never,
+    /// Fields that trail manages are sent when they differ from the case.
+    #[default]
+    Changed,
+}
+
+/// How files attached to test results are uploaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentOptions {
+    /// Uploads attachments with `add_attachment_to_result`.
+    pub enabled: bool,
+    /// Maximum size of one attachment in bytes; larger files are skipped
+    /// with a warning.
+    pub max_bytes: u64,
+    /// Accepts attachment paths outside the directory of their report.
+    pub allow_outside: bool,
+}
+
+/// Default maximum size of one attachment: 10 MiB.
+pub const DEFAULT_ATTACHMENT_MAX_BYTES: u64 = 10 * 1024 * 1024;
+
+impl Default for AttachmentOptions {
+    fn default() -> Self {
+        AttachmentOptions {
+            enabled: true,
+            max_bytes: DEFAULT_ATTACHMENT_MAX_BYTES,
+            allow_outside: false,
+        }
+    }
+}
+
+/// Settings of a run that trail creates, and the people results are
+/// assigned to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// Always creates a new run, even when an open run has the same name.
+    pub reset: bool,
+    /// Milestone name of a new run.
+    pub milestone: Option<String>,
+    /// References (such as ticket ids) of a new run.
+    pub refs: Option<String>,
+    /// E-mail of the user a new run is assigned to.
+    pub assign_to: Option<String>,
+    /// Creates the run with every case of the suite, not only the reported
+    /// ones.
+    pub include_all: bool,
+    /// E-mails of users that failed results are assigned to, in turn.
+    pub assign_failed: Vec<String>,
+}
+
 /// Everything an upload needs besides the results and the client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SyncOptions {
@@ -117,6 +172,22 @@ pub struct SyncOptions {
     /// Spool directory for the journal that makes uploads resumable; no
     /// journal when `None`.
     pub spool_dir: Option<PathBuf>,
+    /// Whether existing cases are updated.
+    #[serde(default)]
+    pub update_cases: CaseUpdates,
+    /// Label of the platform dropdown item that cases get, such as `Web`.
+    #[serde(default)]
+    pub platform: Option<String>,
+    /// Attachment upload.
+    #[serde(default)]
+    pub attachments: AttachmentOptions,
+    /// Settings of the run.
+    #[serde(default)]
+    pub run_options: RunOptions,
+    /// Custom result fields as `name=value` pairs; the name is a system name
+    /// or a label from `get_result_fields`.
+    #[serde(default)]
+    pub result_fields: Vec<(String, String)>,
 }
 
 impl SyncOptions {
@@ -135,6 +206,11 @@ impl SyncOptions {
             comment: CommentOptions::default(),
             version: None,
             spool_dir: None,
+            update_cases: CaseUpdates::Changed,
+            platform: None,
+            attachments: AttachmentOptions::default(),
+            run_options: RunOptions::default(),
+            result_fields: Vec::new(),
         }
     }
 }

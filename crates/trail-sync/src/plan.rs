@@ -11,12 +11,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use trail_reports::{Outcome, TestResult};
 
+use crate::attachments::{PlannedAttachment, plan_attachments};
 use crate::comment::{comment_for, finish_comment};
 use crate::context::{AUTOMATION_ID_FIELD, Context};
 use crate::elapsed::format_elapsed;
 use crate::error::SyncError;
+use crate::fields::{
+    FieldChange, FieldResolver, STEPS_FIELD, needs_type_metadata, top_level_steps,
+};
 use crate::matching::{automation_id, clean_title, explicit_case_ids, normalized_title};
-use crate::options::{RunTarget, SectionRef, SyncOptions};
+use crate::options::{CaseUpdates, RunTarget, SectionRef, SyncOptions};
+use crate::result_fields::resolve_result_fields;
 use crate::status::StatusMap;
 
 /// A section that exists or that the plan creates.
@@ -74,7 +79,60 @@ pub enum PlannedRun {
         name: String,
         /// Description of a new run.
         description: Option<String>,
+        /// Creates a new run even when an open run has this name.
+        #[serde(default)]
+        reset: bool,
     },
+}
+
+/// Metadata that only some plans need, so it is read only then.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MetadataNeeds {
+    /// Case types and priorities, for purpose and priority tags.
+    pub types: bool,
+    /// Templates, for new cases with steps.
+    pub templates: bool,
+}
+
+impl MetadataNeeds {
+    /// Returns true when anything must be read.
+    pub fn any(self) -> bool {
+        self.types || self.templates
+    }
+}
+
+/// Fields of a run that trail creates.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedRunFields {
+    /// Milestone id.
+    pub milestone_id: Option<u64>,
+    /// References, such as ticket ids.
+    pub refs: Option<String>,
+    /// User the run is assigned to.
+    pub assignedto_id: Option<u64>,
+    /// Includes every case of the suite.
+    pub include_all: bool,
+}
+
+/// Managed fields of an existing case that differ from the tests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedUpdate {
+    /// Case id.
+    pub case_id: u64,
+    /// Case title, for messages.
+    pub title: String,
+    /// Fields to send, with their current values.
+    pub changes: Vec<FieldChange>,
+}
+
+impl PlannedUpdate {
+    /// Returns the body of the update: the changed fields only.
+    pub fn fields(&self) -> Map<String, Value> {
+        self.changes
+            .iter()
+            .map(|change| (change.field.clone(), change.to.clone()))
+            .collect()
+    }
 }
 
 impl Default for PlannedRun {
@@ -98,6 +156,15 @@ pub struct PlannedResult {
     pub version: Option<String>,
     /// Names of the tests folded into this result.
     pub tests: Vec<String>,
+    /// Files to attach once the result exists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<PlannedAttachment>,
+    /// User the result is assigned to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignedto_id: Option<u64>,
+    /// Custom result fields by system name.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub custom: Map<String, Value>,
 }
 
 /// A test that was not tied to a case.
@@ -122,8 +189,14 @@ pub struct SyncPlan {
     pub sections: Vec<PlannedSection>,
     /// Cases to create.
     pub cases: Vec<PlannedCase>,
+    /// Existing cases to update.
+    #[serde(default)]
+    pub updates: Vec<PlannedUpdate>,
     /// The run to fill.
     pub run: PlannedRun,
+    /// Fields of a run that trail creates.
+    #[serde(default)]
+    pub run_fields: PlannedRunFields,
     /// Every case the run must contain, results or not.
     pub run_cases: Vec<CaseTarget>,
     /// Results to post, one per case.
@@ -136,9 +209,20 @@ pub struct SyncPlan {
     pub close_run: bool,
     /// Number of tests read.
     pub tests_read: usize,
+    /// Problems that do not stop the upload, such as a missing attachment.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Metadata that planning needs and the context did not load.
+    #[serde(skip)]
+    pub needs_metadata: MetadataNeeds,
 }
 
 impl SyncPlan {
+    /// Returns the number of files the plan attaches.
+    pub fn attachment_count(&self) -> usize {
+        self.results.iter().map(|r| r.attachments.len()).sum()
+    }
+
     /// Counts planned results per status name.
     pub fn results_by_status(&self, statuses: &StatusMap) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();
@@ -166,6 +250,7 @@ struct Entry {
     status_id: Option<u64>,
     comment: Option<String>,
     duration: Option<std::time::Duration>,
+    attachments: Vec<PlannedAttachment>,
 }
 
 /// Builds the plan for a set of results.
@@ -175,7 +260,10 @@ pub fn build_plan(
     options: &SyncOptions,
     statuses: &StatusMap,
 ) -> Result<SyncPlan, SyncError> {
-    let mut builder = Builder::new(context, options)?;
+    let fields = FieldResolver::new(context, options.platform.as_deref())?;
+    let custom = resolve_result_fields(&context.result_fields, &options.result_fields)?;
+    let mut builder = Builder::new(context, options, fields)?;
+    let mut warnings = Vec::new();
 
     let mut per_case: BTreeMap<CaseTarget, Outcomes> = BTreeMap::new();
     for result in results {
@@ -185,13 +273,20 @@ pub fn build_plan(
         }
         let flaky = result.outcome == Outcome::Passed
             && result.attempts.iter().any(|a| a.outcome.is_failure());
+        let status_id = statuses.status_for(result.outcome, flaky);
+        let attachments = if status_id.is_some() {
+            plan_attachments(result, &options.attachments, &mut warnings)
+        } else {
+            Vec::new()
+        };
         let entry = || Entry {
             label: test_label(result),
             outcome: result.outcome,
             flaky,
-            status_id: statuses.status_for(result.outcome, flaky),
+            status_id,
             comment: comment_for(result, &options.comment),
             duration: result.duration,
+            attachments: attachments.clone(),
         };
         for target in targets {
             per_case
@@ -204,18 +299,28 @@ pub fn build_plan(
         }
     }
 
+    let needs_metadata = builder.needs_metadata;
+    warnings.append(&mut builder.fields.warnings);
     let mut plan = SyncPlan {
         project_id: context.project.id,
         project_name: context.project.name.clone(),
         suite_id: context.suite_id,
         sections: builder.sections,
         cases: builder.cases,
+        updates: builder.updates,
         run: match &options.run {
             RunTarget::Id(id) => PlannedRun::Existing { id: *id },
             RunTarget::Name(name) => PlannedRun::ByName {
                 name: name.clone(),
                 description: options.run_description.clone(),
+                reset: options.run_options.reset,
             },
+        },
+        run_fields: PlannedRunFields {
+            milestone_id: context.run_ids.milestone_id,
+            refs: options.run_options.refs.clone(),
+            assignedto_id: context.run_ids.assignedto_id,
+            include_all: options.run_options.include_all,
         },
         run_cases: per_case.keys().copied().collect(),
         results: Vec::new(),
@@ -223,12 +328,21 @@ pub fn build_plan(
         unmatched: builder.unmatched,
         close_run: options.close_run,
         tests_read: results.len(),
+        warnings,
+        needs_metadata,
     };
 
+    let assignees = &context.run_ids.failed_assignee_ids;
+    let mut failed_count = 0;
     for (case, outcomes) in per_case {
         let (result, not_posted) = fold_outcomes(case, outcomes, statuses, options);
         plan.not_posted += not_posted;
-        if let Some(result) = result {
+        if let Some((mut result, failed)) = result {
+            result.custom = custom.clone();
+            if failed && !assignees.is_empty() {
+                result.assignedto_id = Some(assignees[failed_count % assignees.len()]);
+                failed_count += 1;
+            }
             plan.results.push(result);
         }
     }
@@ -236,13 +350,15 @@ pub fn build_plan(
 }
 
 /// Folds every outcome a case received into one result: the worst status
-/// wins, and with more than one test the comment lists each outcome.
+/// wins, with more than one test the comment lists each outcome, and the
+/// attachments of every posted test are kept. The flag is true when the
+/// worst outcome is a failure.
 fn fold_outcomes(
     case: CaseTarget,
     outcomes: Outcomes,
     statuses: &StatusMap,
     options: &SyncOptions,
-) -> (Option<PlannedResult>, usize) {
+) -> (Option<(PlannedResult, bool)>, usize) {
     let posted: Vec<&Entry> = outcomes
         .entries
         .iter()
@@ -282,6 +398,14 @@ fn fold_outcomes(
         Some(lines.join("\n"))
     };
     let duration = posted.iter().filter_map(|e| e.duration).max();
+    let mut attachments: Vec<PlannedAttachment> = Vec::new();
+    for entry in &posted {
+        for attachment in &entry.attachments {
+            if !attachments.contains(attachment) {
+                attachments.push(attachment.clone());
+            }
+        }
+    }
 
     let result = PlannedResult {
         case,
@@ -290,8 +414,11 @@ fn fold_outcomes(
         elapsed: duration.and_then(format_elapsed),
         version: options.version.clone(),
         tests: outcomes.entries.iter().map(|e| e.label.clone()).collect(),
+        attachments,
+        assignedto_id: None,
+        custom: Map::new(),
     };
-    (Some(result), not_posted)
+    (Some((result, worst.outcome.is_failure())), not_posted)
 }
 
 fn severity(outcome: Outcome, flaky: bool) -> u8 {
@@ -325,14 +452,23 @@ struct Builder<'a> {
     section_index: HashMap<(Option<SectionTarget>, String), SectionTarget>,
     cases: Vec<PlannedCase>,
     case_index: HashMap<(SectionTarget, String), usize>,
-    existing_ids: HashMap<u64, ()>,
+    existing: HashMap<u64, &'a testrail_api::models::Case>,
     by_automation_id: HashMap<String, u64>,
     by_title: HashMap<(u64, String), u64>,
     unmatched: Vec<Unmatched>,
+    fields: FieldResolver<'a>,
+    updates: Vec<PlannedUpdate>,
+    /// Existing cases whose fields were already compared with a test.
+    compared: std::collections::HashSet<u64>,
+    needs_metadata: MetadataNeeds,
 }
 
 impl<'a> Builder<'a> {
-    fn new(context: &'a Context, options: &'a SyncOptions) -> Result<Builder<'a>, SyncError> {
+    fn new(
+        context: &'a Context,
+        options: &'a SyncOptions,
+        fields: FieldResolver<'a>,
+    ) -> Result<Builder<'a>, SyncError> {
         let mut builder = Builder {
             context,
             options,
@@ -341,7 +477,11 @@ impl<'a> Builder<'a> {
             section_index: HashMap::new(),
             cases: Vec::new(),
             case_index: HashMap::new(),
-            existing_ids: context.cases.iter().map(|c| (c.id, ())).collect(),
+            existing: context.cases.iter().map(|c| (c.id, c)).collect(),
+            fields,
+            updates: Vec::new(),
+            compared: std::collections::HashSet::new(),
+            needs_metadata: MetadataNeeds::default(),
             by_automation_id: if context.has_automation_id() {
                 context.cases_by_automation_id()
             } else {
@@ -401,14 +541,63 @@ impl<'a> Builder<'a> {
         target
     }
 
-    /// Returns the cases a result reports to, planning sections and cases
-    /// when it matches none.
+    /// Returns the cases a result reports to, planning sections, new cases
+    /// and updates of existing cases.
     fn targets_for(&mut self, result: &TestResult) -> Vec<CaseTarget> {
+        let targets = self.match_result(result);
+        if self.options.update_cases == CaseUpdates::Changed {
+            for target in &targets {
+                if let CaseTarget::Existing(id) = target {
+                    self.plan_update(*id, result);
+                }
+            }
+        }
+        targets
+    }
+
+    /// Compares an existing case with the first test that reports to it.
+    fn plan_update(&mut self, case_id: u64, result: &TestResult) {
+        if !self.compared.insert(case_id) {
+            return;
+        }
+        self.note_metadata_needs(result, false);
+        let Some(case) = self.existing.get(&case_id) else {
+            return;
+        };
+        let changes = self
+            .fields
+            .changes_for(case, result, &automation_id(result));
+        if !changes.is_empty() {
+            self.updates.push(PlannedUpdate {
+                case_id,
+                title: case.title.clone(),
+                changes,
+            });
+        }
+    }
+
+    /// Records which metadata this test's fields need that the context
+    /// lacks: types and priorities for tags, templates for a new case's
+    /// steps.
+    fn note_metadata_needs(&mut self, result: &TestResult, new_case: bool) {
+        if needs_type_metadata(result) && self.context.case_types.is_empty() {
+            self.needs_metadata.types = true;
+        }
+        if new_case
+            && !top_level_steps(result).is_empty()
+            && self.context.case_field(STEPS_FIELD).is_some()
+            && self.context.templates.is_empty()
+        {
+            self.needs_metadata.templates = true;
+        }
+    }
+
+    fn match_result(&mut self, result: &TestResult) -> Vec<CaseTarget> {
         let explicit = explicit_case_ids(result);
         if !explicit.is_empty() {
             let mut targets = Vec::new();
             for id in explicit {
-                if self.existing_ids.contains_key(&id) {
+                if self.existing.contains_key(&id) {
                     targets.push(CaseTarget::Existing(id));
                 } else {
                     self.unmatched.push(Unmatched {
@@ -454,11 +643,12 @@ impl<'a> Builder<'a> {
             });
             return Vec::new();
         }
-        vec![self.plan_case(section, title, automation, normalized)]
+        vec![self.plan_case(result, section, title, automation, normalized)]
     }
 
     fn plan_case(
         &mut self,
+        result: &TestResult,
         section: SectionTarget,
         title: String,
         automation: String,
@@ -475,8 +665,10 @@ impl<'a> Builder<'a> {
         if let Some(index) = self.case_index.get(&key) {
             return CaseTarget::Planned(*index);
         }
+        self.note_metadata_needs(result, true);
         let mut fields = Map::new();
         fields.insert("title".into(), Value::String(title.clone()));
+        fields.extend(self.fields.new_case_fields(result));
         if self.context.has_automation_id() {
             fields.insert(
                 AUTOMATION_ID_FIELD.into(),

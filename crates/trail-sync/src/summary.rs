@@ -38,6 +38,12 @@ pub struct Summary {
     pub cases_created: usize,
     /// Cases updated.
     pub cases_updated: usize,
+    /// Files attached to results.
+    #[serde(default)]
+    pub attachments_uploaded: usize,
+    /// Problems that did not stop the upload, such as a missing attachment.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// Results stored in TestRail.
     pub results_uploaded: usize,
     /// Tests whose outcome was not posted, such as skipped tests.
@@ -52,6 +58,25 @@ pub struct Summary {
     pub errors: Vec<String>,
     /// True when nothing was sent because of `--dry-run`.
     pub dry_run: bool,
+    /// Wall time of each phase of the upload.
+    #[serde(default)]
+    pub timings: PhaseTimings,
+    /// Hits and misses of the metadata cache.
+    #[serde(default)]
+    pub cache: crate::cache::CacheStats,
+}
+
+/// Wall time of the phases of an upload, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseTimings {
+    /// Reading the report files.
+    pub read_ms: u64,
+    /// Reading TestRail's project, suite, cases and statuses.
+    pub match_ms: u64,
+    /// Building the plan.
+    pub plan_ms: u64,
+    /// Sending the plan's requests.
+    pub execute_ms: u64,
 }
 
 impl Summary {

@@ -1,11 +1,13 @@
 //! One upload from results to summary: match, plan, execute.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use testrail_api::Client;
 use tracing::info;
 use trail_reports::TestResult;
 
+use crate::cache::MetadataCache;
 use crate::context::Context;
 use crate::error::SyncError;
 use crate::execute::{ExecuteOptions, Executor};
@@ -14,7 +16,7 @@ use crate::options::SyncOptions;
 use crate::plan::{SyncPlan, build_plan};
 use crate::reporter::{Event, Phase, Reporter};
 use crate::status::StatusMap;
-use crate::summary::Summary;
+use crate::summary::{PhaseTimings, Summary};
 
 /// Whether an upload sends its plan or only shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,28 @@ pub async fn upload(
     .map(|(summary, _)| summary)
 }
 
+/// A client with the metadata cache that its uploads share.
+///
+/// A process that uploads many times, such as the spool flusher, keeps one
+/// session so that statuses, fields and projects are read once.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// TestRail client.
+    pub client: Client,
+    /// Metadata shared by the session's uploads.
+    pub cache: MetadataCache,
+}
+
+impl Session {
+    /// Starts a session with an empty cache.
+    pub fn new(client: Client) -> Session {
+        Session {
+            client,
+            cache: MetadataCache::new(),
+        }
+    }
+}
+
 /// Same as [`upload`], and also returns the plan; with
 /// [`UploadMode::DryRun`] nothing is sent.
 pub async fn upload_with(
@@ -59,6 +83,22 @@ pub async fn upload_with(
     mode: UploadMode,
     reporter: &dyn Reporter,
 ) -> Result<(Summary, SyncPlan), SyncError> {
+    let session = Session::new(client.clone());
+    upload_in(&session, results, options, fingerprint, mode, reporter).await
+}
+
+/// Same as [`upload_with`], within a session whose metadata cache outlives
+/// the upload.
+pub async fn upload_in(
+    session: &Session,
+    results: &[TestResult],
+    options: &SyncOptions,
+    fingerprint: &str,
+    mode: UploadMode,
+    reporter: &dyn Reporter,
+) -> Result<(Summary, SyncPlan), SyncError> {
+    let client = &session.client;
+    let cache = &session.cache;
     let store = match &options.spool_dir {
         Some(dir) if mode == UploadMode::Execute => Some(JournalStore::open(dir)?),
         _ => None,
@@ -80,29 +120,38 @@ pub async fn upload_with(
             results_done: journal.results_uploaded(),
         });
         let statuses = StatusMap::resolve(
-            &client
-                .get_statuses()
+            &cache
+                .get_or_fetch("get_statuses", client.get_statuses())
                 .await
                 .map_err(|e| SyncError::api("reading statuses", e))?,
             &options.status_overrides,
         )?;
+        let started = Instant::now();
         let journal = Executor::new(client, Some(store), journal, execute_options, reporter)
             .run()
             .await?;
         let plan = journal.plan.clone();
-        return Ok((summary_of(&journal, &statuses), plan));
+        let mut summary = summary_of(&journal, &statuses);
+        summary.timings.execute_ms = elapsed_ms(started);
+        summary.cache = cache.stats();
+        return Ok((summary, plan));
     }
 
     reporter.event(Event::Phase(Phase::Match));
-    let mut context = Context::load(client, options).await?;
+    let mut timings = PhaseTimings::default();
+    let started = Instant::now();
+    let mut context = Context::load_with(client, options, cache).await?;
+    timings.match_ms = elapsed_ms(started);
     let statuses = StatusMap::resolve(&context.statuses, &options.status_overrides)?;
 
     reporter.event(Event::Phase(Phase::Plan));
+    let started = Instant::now();
     let mut plan = build_plan(results, &context, options, &statuses)?;
-    if !plan.cases.is_empty() {
-        context.load_creation_metadata(client).await?;
+    if plan.needs_metadata.any() {
+        context.load_metadata(client, plan.needs_metadata).await?;
         plan = build_plan(results, &context, options, &statuses)?;
     }
+    timings.plan_ms = elapsed_ms(started);
     reporter.event(Event::Planned {
         results: plan.results.len(),
         cases: plan.cases.len(),
@@ -118,7 +167,12 @@ pub async fn upload_with(
             results_skipped: plan.not_posted,
             by_status: plan.results_by_status(&statuses),
             unmatched: plan.unmatched.clone(),
+            cases_updated: plan.updates.len(),
+            attachments_uploaded: plan.attachment_count(),
+            warnings: plan.warnings.clone(),
             dry_run: true,
+            timings,
+            cache: cache.stats(),
             ..Summary::default()
         };
         if let crate::plan::PlannedRun::Existing { id } = plan.run {
@@ -132,11 +186,20 @@ pub async fn upload_with(
     if let Some(store) = &store {
         store.create(&journal)?;
     }
+    let started = Instant::now();
     let journal = Executor::new(client, store.as_ref(), journal, execute_options, reporter)
         .run()
         .await?;
+    timings.execute_ms = elapsed_ms(started);
     let plan = journal.plan.clone();
-    Ok((summary_of(&journal, &statuses), plan))
+    let mut summary = summary_of(&journal, &statuses);
+    summary.timings = timings;
+    summary.cache = cache.stats();
+    Ok((summary, plan))
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Finishes every unfinished upload in the spool directory.
@@ -189,13 +252,16 @@ fn summary_of(journal: &Journal, statuses: &StatusMap) -> Summary {
         tests_read: plan.tests_read,
         sections_created: journal.sections.iter().filter(|s| s.is_some()).count(),
         cases_created: journal.cases.iter().filter(|c| c.is_some()).count(),
-        cases_updated: 0,
+        cases_updated: journal.updates_done.len(),
+        attachments_uploaded: journal.attachments_uploaded,
+        warnings: plan.warnings.clone(),
         results_uploaded: journal.results_uploaded(),
         results_skipped: plan.not_posted,
         by_status,
         unmatched: plan.unmatched.clone(),
         rejected: journal.rejected.clone(),
-        errors: Vec::new(),
+        errors: journal.rejected_writes.clone(),
         dry_run: false,
+        ..Summary::default()
     }
 }

@@ -89,6 +89,28 @@ pub struct ConnectionArgs {
     /// Seconds to wait for one response.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+
+    /// Retries of one request after transport errors, timeouts, 429 and 5xx.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_retries: u32,
+
+    /// Seconds one request may take with all its retries and waits.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub retry_budget: u64,
+
+    /// Seconds the client pauses after repeated failures before it probes
+    /// TestRail again.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub breaker_pause: u64,
+
+    /// List requests slower than this many milliseconds in the stats.
+    #[arg(long, value_name = "MS")]
+    pub slow_ms: Option<u64>,
+
+    /// Write what the upload cost (requests per API method, retries, 429s,
+    /// latencies, bytes, phase times, peak memory) to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
 }
 
 /// Output format of the summary.
@@ -152,6 +174,59 @@ pub struct ReportArgs {
     #[arg(long, value_name = "I/N")]
     pub shard: Option<trail_sync::coord::Shard>,
 
+    /// Create a new run even when an open run has the --run-name.
+    #[arg(long, requires = "run_name")]
+    pub reset: bool,
+
+    /// Milestone of a new run, by name.
+    #[arg(long, value_name = "NAME")]
+    pub milestone: Option<String>,
+
+    /// References of a new run, such as `JIRA-12,JIRA-13`.
+    #[arg(long, value_name = "REFS")]
+    pub refs: Option<String>,
+
+    /// E-mail of the user a new run is assigned to.
+    #[arg(long, value_name = "EMAIL")]
+    pub assign_to: Option<String>,
+
+    /// Create the run with every case of the suite, not only the reported
+    /// ones.
+    #[arg(long)]
+    pub include_all: bool,
+
+    /// Assign failed results to these users in turn (comma-separated
+    /// e-mails).
+    #[arg(long, value_name = "EMAIL,...", value_delimiter = ',')]
+    pub assign_failed: Vec<String>,
+
+    /// Whether existing cases get the fields trail manages (type, priority,
+    /// steps, automation id and type, platform) when they differ.
+    #[arg(long, value_enum, default_value_t = UpdateCasesArg::Changed, value_name = "WHEN")]
+    pub update_cases: UpdateCasesArg,
+
+    /// Platform dropdown item of the cases, by label, such as `Web`.
+    #[arg(long, value_name = "NAME")]
+    pub platform: Option<String>,
+
+    /// Fill a custom result field, by system name or label, such as
+    /// `environment=Staging`; repeatable.
+    #[arg(long = "result-field", value_name = "NAME=VALUE", value_parser = parse_field)]
+    pub result_fields: Vec<(String, String)>,
+
+    /// Do not upload screenshots, videos, traces and other attachments.
+    #[arg(long)]
+    pub no_attachments: bool,
+
+    /// Largest attachment uploaded, in MiB; larger files are skipped with a
+    /// warning.
+    #[arg(long, default_value_t = 10, value_name = "MB")]
+    pub attachment_max_mb: u64,
+
+    /// Upload attachments whose path leads outside the report's directory.
+    #[arg(long)]
+    pub allow_attachments_outside: bool,
+
     /// Only report to existing cases; list tests without one as unmatched.
     #[arg(long)]
     pub no_create: bool,
@@ -191,6 +266,15 @@ pub struct ReportArgs {
     pub format: OutputFormat,
 }
 
+/// When existing cases are updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UpdateCasesArg {
+    /// Never change existing cases.
+    Never,
+    /// Send the managed fields that differ.
+    Changed,
+}
+
 /// `trail resume`.
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
@@ -213,6 +297,17 @@ pub struct DemoArgs {
     /// Summary format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+fn parse_field(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((left, right)) if !left.trim().is_empty() => {
+            Ok((left.trim().to_owned(), right.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}` is not NAME=VALUE, such as environment=Staging"
+        )),
+    }
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {

@@ -7,6 +7,7 @@ mod exit;
 mod output;
 mod parallel;
 mod report;
+mod stats;
 
 use std::process::ExitCode;
 

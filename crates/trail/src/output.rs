@@ -89,6 +89,26 @@ pub fn summary_text(summary: &Summary, report_errors: &ReportErrors) -> String {
             plural(summary.sections_created, "section")
         );
     }
+    if summary.cases_updated > 0 {
+        let verb = if summary.dry_run {
+            "to update"
+        } else {
+            "updated"
+        };
+        let _ = writeln!(out, "  {verb}: {}", plural(summary.cases_updated, "case"));
+    }
+    if summary.attachments_uploaded > 0 {
+        let verb = if summary.dry_run {
+            "to attach"
+        } else {
+            "attached"
+        };
+        let _ = writeln!(
+            out,
+            "  {verb}: {}",
+            plural(summary.attachments_uploaded, "file")
+        );
+    }
     if summary.run_closed {
         let _ = writeln!(out, "  run closed");
     }
@@ -181,9 +201,15 @@ pub fn print_plan(plan: &SyncPlan, summary: &Summary, format: OutputFormat) {
                     );
                 }
             }
+            write_updates(&mut out, plan);
             match &plan.run {
                 PlannedRun::Existing { id } => {
                     let _ = writeln!(out, "run: R{id}");
+                }
+                PlannedRun::ByName {
+                    name, reset: true, ..
+                } => {
+                    let _ = writeln!(out, "run: a new run `{name}`");
                 }
                 PlannedRun::ByName { name, .. } => {
                     let _ = writeln!(out, "run: the open run `{name}`, created when missing");
@@ -201,6 +227,7 @@ pub fn print_plan(plan: &SyncPlan, summary: &Summary, format: OutputFormat) {
                 existing,
                 plan.run_cases.len() - existing
             );
+            write_attachments(&mut out, plan);
             if plan.close_run {
                 let _ = writeln!(out, "then close the run");
             }
@@ -208,6 +235,59 @@ pub fn print_plan(plan: &SyncPlan, summary: &Summary, format: OutputFormat) {
             out.push_str(&summary_text(summary, &Vec::new()));
             print!("{out}");
         }
+    }
+}
+
+/// Writes each planned case update, one line per field.
+fn write_updates(out: &mut String, plan: &SyncPlan) {
+    if plan.updates.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "cases to update:");
+    for update in &plan.updates {
+        let _ = writeln!(out, "  C{} `{}`", update.case_id, update.title);
+        for change in &update.changes {
+            let _ = writeln!(
+                out,
+                "    {}: {} -> {}",
+                change.field, change.from, change.to
+            );
+        }
+    }
+}
+
+/// Writes the files each result gets.
+fn write_attachments(out: &mut String, plan: &SyncPlan) {
+    if plan.attachment_count() == 0 {
+        return;
+    }
+    let _ = writeln!(out, "attachments:");
+    for result in &plan.results {
+        for attachment in &result.attachments {
+            let case = match result.case {
+                CaseTarget::Existing(id) => format!("C{id}"),
+                CaseTarget::Planned(index) => format!("new case #{index}"),
+            };
+            let _ = writeln!(
+                out,
+                "  {} ({}) to the result of {case}",
+                attachment.file_name,
+                plural(attachment.size as usize, "byte")
+            );
+        }
+    }
+}
+
+/// Writes the warnings of an upload to standard error, at most 20 of them.
+pub fn print_warnings(warnings: &[String]) {
+    for warning in warnings.iter().take(20) {
+        eprintln!("warning: {warning}");
+    }
+    if warnings.len() > 20 {
+        eprintln!(
+            "warning: ... and {} more (--format json lists all)",
+            warnings.len() - 20
+        );
     }
 }
 

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use trail_reports::TestResult;
 use trail_sync::{
-    CommentOptions, JournalStore, NoReporter, ProjectRef, RunTarget, SectionRef, Summary,
-    SyncError, SyncOptions, UploadMode, upload_with,
+    AttachmentOptions, CaseUpdates, CommentOptions, JournalStore, NoReporter, ProjectRef,
+    RunOptions, RunTarget, SectionRef, Summary, SyncError, SyncOptions, UploadMode, upload_with,
 };
 
-use crate::cli::{ReportArgs, ResumeArgs};
+use crate::cli::{ReportArgs, ResumeArgs, UpdateCasesArg};
 use crate::config::{self, FileConfig};
 use crate::exit;
 use crate::output::{self, ReportErrors};
@@ -20,7 +20,9 @@ pub const DEFAULT_SPOOL: &str = ".trail";
 
 /// Runs `trail report` and returns the exit code.
 pub async fn report(args: ReportArgs, file: FileConfig) -> anyhow::Result<u8> {
+    let read_started = std::time::Instant::now();
     let (results, report_errors) = read_reports(&args.files);
+    let read_ms = u64::try_from(read_started.elapsed().as_millis()).unwrap_or(u64::MAX);
     if results.is_empty() && !report_errors.is_empty() {
         eprintln!("error: no report could be read, so nothing was sent to TestRail");
         return Ok(exit::REPORT);
@@ -42,7 +44,10 @@ pub async fn report(args: ReportArgs, file: FileConfig) -> anyhow::Result<u8> {
     let outcome = upload_with(&client, &results, &options, &fingerprint, mode, &NoReporter).await;
     let (mut summary, plan) = match outcome {
         Ok(done) => done,
-        Err(error) => return Ok(report_sync_error(&error)),
+        Err(error) => {
+            write_stats_file(&args.connection, &client, &Summary::default())?;
+            return Ok(report_sync_error(&error));
+        }
     };
     if let (Some(shard), Some(run_id), false) = (shard, summary.run_id, args.dry_run) {
         match crate::parallel::finish_shard(&client, run_id, shard, args.close_run).await {
@@ -50,7 +55,13 @@ pub async fn report(args: ReportArgs, file: FileConfig) -> anyhow::Result<u8> {
             Err(error) => return Ok(report_sync_error(&error)),
         }
     }
+    summary.timings.read_ms = read_ms;
+    write_stats_file(&args.connection, &client, &summary)?;
+    if !args.dry_run && args.format == crate::cli::OutputFormat::Text {
+        eprintln!("{}", crate::stats::cost_line(&client.stats(), &summary));
+    }
 
+    output::print_warnings(&summary.warnings);
     if args.dry_run {
         output::print_plan(&plan, &summary, args.format);
     } else {
@@ -84,6 +95,17 @@ pub async fn resume(args: ResumeArgs, file: FileConfig) -> anyhow::Result<u8> {
         code = code.max(exit_code(summary, &Vec::new()));
     }
     Ok(code)
+}
+
+fn write_stats_file(
+    connection: &crate::cli::ConnectionArgs,
+    client: &testrail_api::Client,
+    summary: &Summary,
+) -> anyhow::Result<()> {
+    match &connection.stats {
+        Some(path) => crate::stats::write_stats(path, &client.stats(), summary),
+        None => Ok(()),
+    }
 }
 
 /// Picks the spool directory from the flag, the environment, the config
@@ -151,6 +173,30 @@ fn sync_options(args: &ReportArgs, file: &FileConfig) -> anyhow::Result<SyncOpti
         ..CommentOptions::default()
     };
     options.version = args.build_version.clone();
+    options.update_cases = match args.update_cases {
+        UpdateCasesArg::Never => CaseUpdates::Never,
+        UpdateCasesArg::Changed => CaseUpdates::Changed,
+    };
+    options.platform = args.platform.clone();
+    options.result_fields = args.result_fields.clone();
+    options.attachments = AttachmentOptions {
+        enabled: !args.no_attachments,
+        max_bytes: args.attachment_max_mb.saturating_mul(1024 * 1024),
+        allow_outside: args.allow_attachments_outside,
+    };
+    options.run_options = RunOptions {
+        reset: args.reset,
+        milestone: args.milestone.clone(),
+        refs: args.refs.clone(),
+        assign_to: args.assign_to.clone(),
+        include_all: args.include_all,
+        assign_failed: args
+            .assign_failed
+            .iter()
+            .map(|email| email.trim().to_owned())
+            .filter(|email| !email.is_empty())
+            .collect(),
+    };
     options.spool_dir = Some(spool_dir(args.spool.as_ref(), file));
     Ok(options)
 }
