@@ -141,8 +141,14 @@ impl Default for PlannedRun {
     }
 }
 
+impl Default for CaseTarget {
+    fn default() -> Self {
+        CaseTarget::Existing(0)
+    }
+}
+
 /// One result to post.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PlannedResult {
     /// Case that receives the result.
     pub case: CaseTarget,
