@@ -18,6 +18,10 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Hide the progress bar; it shows only on a terminal anyway.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
     /// Configuration file; by default `trail.toml` in the working directory
     /// or in the user's config directory.
     #[arg(long, global = true, value_name = "FILE")]

@@ -6,6 +6,7 @@ mod demo;
 mod exit;
 mod output;
 mod parallel;
+mod progress;
 mod report;
 mod stats;
 
@@ -42,8 +43,9 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     let file = || config::load_file(cli.config.as_deref());
+    let progress = !cli.no_progress && !cli.quiet && cli.verbose == 0;
     match cli.command {
-        Command::Report(args) => report::report(*args, file()?).await,
+        Command::Report(args) => report::report(*args, file()?, progress).await,
         Command::Resume(args) => report::resume(args, file()?).await,
         Command::Demo(args) => demo::demo(args).await,
         Command::Submit(args) => parallel::submit(*args, file()?).await,

@@ -19,7 +19,7 @@ use crate::output::{self, ReportErrors};
 pub const DEFAULT_SPOOL: &str = ".trail";
 
 /// Runs `trail report` and returns the exit code.
-pub async fn report(args: ReportArgs, file: FileConfig) -> anyhow::Result<u8> {
+pub async fn report(args: ReportArgs, file: FileConfig, progress: bool) -> anyhow::Result<u8> {
     let read_started = std::time::Instant::now();
     let (results, report_errors) = read_reports(&args.files);
     let read_ms = u64::try_from(read_started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -41,7 +41,11 @@ pub async fn report(args: ReportArgs, file: FileConfig) -> anyhow::Result<u8> {
     } else {
         UploadMode::Execute
     };
-    let outcome = upload_with(&client, &results, &options, &fingerprint, mode, &NoReporter).await;
+    let reporter = crate::progress::ProgressReporter::new(
+        progress && args.format == crate::cli::OutputFormat::Text,
+    );
+    let outcome = upload_with(&client, &results, &options, &fingerprint, mode, &reporter).await;
+    reporter.finish();
     let (mut summary, plan) = match outcome {
         Ok(done) => done,
         Err(error) => {
