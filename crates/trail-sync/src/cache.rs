@@ -25,13 +25,13 @@ type Entry = Arc<dyn Any + Send + Sync>;
 /// Hits and misses of a [`MetadataCache`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheStats {
-    /// Reads answered from the cache.
+    /// Reads served from the cache.
     pub hits: u64,
     /// Reads that sent a request.
     pub misses: u64,
 }
 
-/// Caches the answers of metadata GET requests by API path.
+/// Caches the responses of metadata GET requests by API path.
 #[derive(Clone)]
 pub struct MetadataCache {
     entries: Cache<String, Entry>,

@@ -28,7 +28,7 @@ pub enum UploadMode {
 }
 
 /// Matches, plans and uploads results, resuming an unfinished upload of
-/// the same inputs when the spool holds one.
+/// the same inputs when the spool contains one.
 ///
 /// `fingerprint` identifies the inputs, such as a hash of the report files
 /// and the options, so that rerunning the same command resumes.

@@ -33,7 +33,7 @@ pub fn write_stats(path: &Path, client: &StatsSnapshot, summary: &Summary) -> an
         .with_context(|| format!("cannot write stats file `{}`", path.display()))
 }
 
-/// One line that says what the upload cost.
+/// Formats what the upload cost as one line.
 pub fn cost_line(client: &StatsSnapshot, summary: &Summary) -> String {
     let methods = client.methods.values();
     let failures: u64 = methods.clone().map(|m| m.failures).sum();
