@@ -173,20 +173,25 @@ impl<'a> FieldResolver<'a> {
     /// Returns the managed fields of an existing case that differ from what
     /// this test implies.
     ///
-    /// Fields that people maintain are left alone. The automation id is
-    /// only filled in when the case has none, and steps are only replaced on
-    /// cases that already use separated steps. Type and priority only
-    /// change when the test carries a purpose or priority tag.
+    /// Fields that people maintain are left alone. A case that the test
+    /// names by id (`explicit`) only gets the fields the user asked for:
+    /// type and priority from tags and `--platform`. Other cases also get
+    /// the automation type, and the automation id when they have none.
+    /// Steps are only replaced on cases that already use separated steps.
+    /// Type and priority only change when the test carries a purpose or
+    /// priority tag.
     pub fn changes_for(
         &self,
         case: &Case,
         result: &TestResult,
         automation_id: &str,
+        explicit: bool,
     ) -> Vec<FieldChange> {
         let current = case_values(case);
         let mut wanted = Map::new();
 
-        if self.context.has_automation_id()
+        if !explicit
+            && self.context.has_automation_id()
             && current
                 .get(AUTOMATION_ID_FIELD)
                 .and_then(Value::as_str)
@@ -200,7 +205,12 @@ impl<'a> FieldResolver<'a> {
         if let Some(id) = priority_for_tags(self.context, &result.tags) {
             wanted.insert("priority_id".into(), json!(id));
         }
-        self.insert_dropdowns(&mut wanted);
+        if let Some((field, id)) = &self.platform {
+            wanted.insert(field.clone(), json!(id));
+        }
+        if !explicit && let Some((field, id)) = &self.automation_type {
+            wanted.insert(field.clone(), json!(id));
+        }
 
         let mut changes: Vec<FieldChange> = wanted
             .into_iter()

@@ -562,7 +562,10 @@ impl<'a> Builder<'a> {
     }
 
     /// Compares an existing case with the first test that reports to it.
+    /// Cases that a test names by id are people's cases, so only the fields
+    /// the user requested change on them; see [`FieldResolver::changes_for`].
     fn plan_update(&mut self, case_id: u64, result: &TestResult) {
+        let explicit = explicit_case_ids(result).contains(&case_id);
         if !self.compared.insert(case_id) {
             return;
         }
@@ -572,7 +575,7 @@ impl<'a> Builder<'a> {
         };
         let changes = self
             .fields
-            .changes_for(case, result, &automation_id(result));
+            .changes_for(case, result, &automation_id(result), explicit);
         if !changes.is_empty() {
             self.updates.push(PlannedUpdate {
                 case_id,

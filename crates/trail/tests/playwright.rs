@@ -399,7 +399,8 @@ async fn second_upload_updates_no_case() {
     assert_eq!(cases_by_title(&client).await.len(), cases_before.len());
 }
 
-/// Cases that people wrote by hand and that tests name with `C1` to `C3`.
+/// Cases that people wrote by hand: tests name `C1` and `C4` by id and
+/// find `C2` and `C3` by automation id.
 fn manual_cases() -> Value {
     json!([
         {"id": 1, "section_id": 1, "title": "Pay by card", "custom_automation_type": 0,
@@ -407,7 +408,9 @@ fn manual_cases() -> Value {
         {"id": 2, "section_id": 1, "title": "Cart survives reload", "custom_automation_type": 0,
          "custom_automation_id": "checkout.spec.ts > Checkout > keeps the cart after reload"},
         {"id": 3, "section_id": 1, "title": "Total is shown", "custom_automation_type": 0,
-         "custom_automation_id": "legacy.total"}
+         "custom_automation_id": "checkout.spec.ts > Checkout > shows the total"},
+        {"id": 4, "section_id": 1, "title": "Totals print", "custom_automation_type": 0,
+         "type_id": 7}
     ])
 }
 
@@ -435,8 +438,18 @@ fn tagged_specs() -> Vec<Value> {
             )],
         ),
         spec(
-            "shows the total @C3",
-            &["C3"],
+            "prints totals @C4",
+            &["C4"],
+            vec![test_entry(
+                "chromium",
+                "expected",
+                json!([]),
+                vec![passed_run(vec![], vec![])],
+            )],
+        ),
+        spec(
+            "shows the total",
+            &[],
             vec![test_entry(
                 "chromium",
                 "expected",
@@ -500,12 +513,8 @@ async fn existing_cases_get_only_changed_fields() {
     assert_eq!(single.len(), 1, "C1 has a change of its own: {updates:?}");
     assert_eq!(
         single[0].body,
-        Some(json!({
-            "custom_automation_id": "checkout.spec.ts > Checkout > pays by card",
-            "custom_automation_type": 1,
-            "type_id": 9
-        })),
-        "only the differing fields are sent"
+        Some(json!({"type_id": 9})),
+        "a case named by id only gets the fields its tags request"
     );
     assert_eq!(bulk.len(), 1, "C2 and C3 share one change: {updates:?}");
     let body = bulk[0].body.as_ref().unwrap();
@@ -522,16 +531,17 @@ async fn existing_cases_get_only_changed_fields() {
         cases["Total is shown"].extra["custom_automation_type"],
         json!(1)
     );
-    assert_eq!(
-        cases["Pay by card"].extra["custom_automation_id"],
-        json!("checkout.spec.ts > Checkout > pays by card"),
-        "an empty automation id is filled in"
+    let automation_id = cases["Pay by card"].extra.get("custom_automation_id");
+    assert!(
+        automation_id.is_none_or(|id| id.as_str().unwrap_or_default().is_empty()),
+        "a case named by id keeps its empty automation id: {automation_id:?}"
     );
     assert_eq!(
-        cases["Total is shown"].extra["custom_automation_id"],
-        json!("legacy.total"),
-        "an automation id that is set is kept"
+        cases["Totals print"].extra["custom_automation_type"],
+        json!(0),
+        "a case named by id without tags is left alone"
     );
+    assert_eq!(cases["Totals print"].type_id, Some(7));
     assert_eq!(
         cases["Pay by card"].title, "Pay by card",
         "titles are left alone"
