@@ -28,7 +28,7 @@ mod races;
 mod run_fields;
 
 /// Seconds by which TestRail's clock may lag trail's when results created by
-/// this upload are told apart from older ones.
+/// this upload are distinguished from older ones.
 const CLOCK_SKEW_SECS: i64 = 10;
 
 /// How many times a batch whose fate was unknown is reconciled and resent.
@@ -528,7 +528,7 @@ impl<'a> Executor<'a> {
 
     /// Settles a race between uploads that created a run of the same name
     /// at the same time: the run with the lowest id wins, and the others
-    /// move to it. A losing run is deleted only while it holds no result,
+    /// move to it. A losing run is deleted only while it contains no result,
     /// so nobody's results are ever deleted.
     async fn resolve_run_race(&self, name: &str, mine: u64) -> Result<(), SyncError> {
         let (project_id, suite_id) = self.with_journal(|j| (j.plan.project_id, j.plan.suite_id));
