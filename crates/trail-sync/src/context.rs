@@ -42,6 +42,9 @@ pub struct Context {
     pub result_fields: Vec<ResultField>,
     /// Ids that the run options name by text.
     pub run_ids: RunIds,
+    /// False when the suite's sections and cases were not read, so case
+    /// ids named by tests are trusted until TestRail rejects them.
+    pub cases_loaded: bool,
 }
 
 /// Milestone and user ids resolved from the names in [`RunOptions`].
@@ -67,6 +70,18 @@ impl Context {
         options: &SyncOptions,
         cache: &MetadataCache,
     ) -> Result<Context, SyncError> {
+        Context::load_for(client, options, cache, true).await
+    }
+
+    /// Same as [`Context::load_with`]; with `read_cases` false the suite's
+    /// sections and cases are not read, which saves one request per 250
+    /// cases when every result names its case by id.
+    pub async fn load_for(
+        client: &Client,
+        options: &SyncOptions,
+        cache: &MetadataCache,
+        read_cases: bool,
+    ) -> Result<Context, SyncError> {
         let project = resolve_project(client, cache, &options.project).await?;
         let suite_id = resolve_suite(client, cache, &project, options.suite_id).await?;
 
@@ -84,12 +99,18 @@ impl Context {
                     .map_err(|e| SyncError::api("reading case fields", e))
             },
             async {
+                if !read_cases {
+                    return Ok(Vec::new());
+                }
                 client
                     .get_sections(project.id, Some(suite_id))
                     .await
                     .map_err(|e| SyncError::api("reading sections", e))
             },
             async {
+                if !read_cases {
+                    return Ok(Vec::new());
+                }
                 let filter = CaseFilter {
                     suite_id: Some(suite_id),
                     ..CaseFilter::default()
@@ -129,6 +150,7 @@ impl Context {
             templates: Vec::new(),
             result_fields,
             run_ids,
+            cases_loaded: read_cases,
         })
     }
 

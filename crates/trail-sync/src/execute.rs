@@ -396,9 +396,12 @@ impl<'a> Executor<'a> {
 
     fn planned_case_ids(&self) -> Result<Vec<u64>, SyncError> {
         let targets = self.with_journal(|j| j.plan.run_cases.clone());
+        let rejected: HashSet<u64> =
+            self.with_journal(|j| j.rejected.iter().map(|r| r.case_id).collect());
         let mut ids = Vec::with_capacity(targets.len());
         for target in targets {
             match self.case_id(target) {
+                Some(id) if rejected.contains(&id) => {}
                 Some(id) => ids.push(id),
                 None => {
                     return Err(SyncError::Config {
@@ -412,6 +415,64 @@ impl<'a> Executor<'a> {
         ids.sort_unstable();
         ids.dedup();
         Ok(ids)
+    }
+
+    /// Reads the suite's cases and rejects the results of planned cases
+    /// that are not among them; returns true when it found any.
+    ///
+    /// Uploads whose tests all name their case by id skip reading the
+    /// suite, so an unknown id first shows up as a rejected case list.
+    async fn reject_unknown_cases(&self) -> Result<bool, SyncError> {
+        let (project_id, suite_id, project_name) = self.with_journal(|j| {
+            (
+                j.plan.project_id,
+                j.plan.suite_id,
+                j.plan.project_name.clone(),
+            )
+        });
+        let filter = CaseFilter {
+            suite_id: Some(suite_id),
+            ..CaseFilter::default()
+        };
+        let known: HashSet<u64> = self
+            .client
+            .get_cases(project_id, &filter)
+            .await
+            .map_err(|e| SyncError::api("reading cases to check the case ids of the run", e))?
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        let unknown: Vec<u64> = self
+            .planned_case_ids()?
+            .into_iter()
+            .filter(|id| !known.contains(id))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(false);
+        }
+
+        self.with_journal(|j| {
+            for case_id in &unknown {
+                let tests: Vec<String> = j
+                    .plan
+                    .results
+                    .iter()
+                    .filter(|r| r.case == CaseTarget::Existing(*case_id))
+                    .flat_map(|r| r.tests.clone())
+                    .collect();
+                let reason = format!(
+                    "case C{case_id} is not in suite {suite_id} of project `{project_name}`"
+                );
+                warn!(case_id, %reason, "rejecting the results of an unknown case");
+                j.rejected.push(Rejected {
+                    case_id: *case_id,
+                    tests,
+                    reason,
+                });
+            }
+        });
+        self.save()?;
+        Ok(true)
     }
 
     async fn prepare_run(&self) -> Result<(), SyncError> {
@@ -497,7 +558,15 @@ impl<'a> Executor<'a> {
 
         self.mark_pending(PendingStep::Run)?;
         for attempt in 1..=MAX_CREATE_ATTEMPTS {
-            match self.client.add_run(project_id, &body).await {
+            let outcome = self.client.add_run(project_id, &body).await;
+            if let Err(error) = &outcome
+                && names_case_ids(error)
+                && self.reject_unknown_cases().await?
+            {
+                body.case_ids = Some(self.planned_case_ids()?);
+                continue;
+            }
+            match outcome {
                 Ok(run) => {
                     info!(run_id = run.id, name, "created run");
                     self.with_journal(|j| {
@@ -639,10 +708,18 @@ impl<'a> Executor<'a> {
                 case_ids: Some(union),
                 ..RunUpdate::default()
             };
-            self.client
-                .update_run(run_id, &update)
-                .await
-                .map_err(|e| SyncError::api(format!("adding cases to run {run_id}"), e))?;
+            match self.client.update_run(run_id, &update).await {
+                Ok(_) => {}
+                Err(error) if names_case_ids(&error) && self.reject_unknown_cases().await? => {
+                    return Box::pin(self.add_cases_to_run()).await;
+                }
+                Err(error) => {
+                    return Err(SyncError::api(
+                        format!("adding cases to run {run_id}"),
+                        error,
+                    ));
+                }
+            }
             self.settle_after_write(started).await;
         }
         Err(SyncError::Config {
@@ -890,6 +967,14 @@ impl<'a> Executor<'a> {
         self.with_journal(|j| j.pending.retain(|s| s != step));
         self.save()
     }
+}
+
+/// Returns true when TestRail rejected a run's case list.
+fn names_case_ids(error: &ApiError) -> bool {
+    error.status() == Some(400)
+        && error
+            .testrail_message()
+            .is_some_and(|m| m.contains("case_ids"))
 }
 
 /// Returns true for failures that a later attempt may get past.

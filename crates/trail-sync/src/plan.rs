@@ -606,7 +606,7 @@ impl<'a> Builder<'a> {
         if !explicit.is_empty() {
             let mut targets = Vec::new();
             for id in explicit {
-                if self.existing.contains_key(&id) {
+                if !self.context.cases_loaded || self.existing.contains_key(&id) {
                     targets.push(CaseTarget::Existing(id));
                 } else {
                     self.unmatched.push(Unmatched {

@@ -140,7 +140,8 @@ pub async fn upload_in(
     reporter.event(Event::Phase(Phase::Match));
     let mut timings = PhaseTimings::default();
     let started = Instant::now();
-    let mut context = Context::load_with(client, options, cache).await?;
+    let mut context =
+        Context::load_for(client, options, cache, needs_cases(results, options)).await?;
     timings.match_ms = elapsed_ms(started);
     let statuses = StatusMap::resolve(&context.statuses, &options.status_overrides)?;
 
@@ -196,6 +197,19 @@ pub async fn upload_in(
     summary.timings = timings;
     summary.cache = cache.stats();
     Ok((summary, plan))
+}
+
+/// Returns false when every result names its case by id and no field of
+/// those cases is managed, so the suite's cases need not be read.
+fn needs_cases(results: &[TestResult], options: &SyncOptions) -> bool {
+    let all_explicit = results
+        .iter()
+        .all(|r| !crate::matching::explicit_case_ids(r).is_empty());
+    if !all_explicit || results.is_empty() {
+        return true;
+    }
+    options.update_cases == crate::options::CaseUpdates::Changed
+        && (options.platform.is_some() || results.iter().any(crate::fields::needs_type_metadata))
 }
 
 fn elapsed_ms(started: Instant) -> u64 {

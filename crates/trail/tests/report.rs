@@ -354,3 +354,108 @@ fn missing_host_is_a_config_error() {
     assert!(stderr.contains("missing TestRail host"), "{stderr}");
     assert!(stderr.contains("hint:"), "{stderr}");
 }
+
+/// Seeds cases 1 to 3 through the API and returns their ids.
+async fn seed_cases(client: &Client) -> Vec<u64> {
+    let section = client
+        .add_section(1, &testrail_api::models::NewSection::new("Seeded"))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for title in ["logs in", "logs out", "resets password"] {
+        let mut fields = serde_json::Map::new();
+        fields.insert("title".into(), title.into());
+        ids.push(client.add_case(section.id, &fields).await.unwrap().id);
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_ids_in_names_skip_reading_cases() {
+    let (emulator, client) = start().await;
+    let spool = tempfile::tempdir().unwrap();
+    let ids = seed_cases(&client).await;
+    let report = spool.path().join("ids.xml");
+    std::fs::write(
+        &report,
+        format!(
+            r#"<testsuite name="auth"><testcase name="C{} logs in"/><testcase name="logs out C{}"><failure message="no"/></testcase><testcase name="[C{}] resets password"/></testsuite>"#,
+            ids[0], ids[1], ids[2]
+        ),
+    )
+    .unwrap();
+    let before = emulator.request_log().len();
+
+    let mut command = trail(&emulator, spool.path());
+    command.args([
+        "report",
+        report.to_str().unwrap(),
+        "--project",
+        "Demo",
+        "--run-name",
+        "Ids",
+    ]);
+    let output = run(command).await;
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let log = &emulator.request_log()[before..];
+    assert!(
+        !log.iter().any(|r| r.path.contains("get_cases")),
+        "no case page is read: {log:?}"
+    );
+    assert!(
+        !log.iter().any(|r| r.path.contains("add_case")),
+        "no case is created"
+    );
+    let run_id = client.get_runs(1, &Default::default()).await.unwrap()[0].id;
+    let statuses = statuses_of_run(&client, run_id).await;
+    assert_eq!(statuses["logs in"], 1);
+    assert_eq!(statuses["logs out"], 5);
+    assert_eq!(statuses["resets password"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_case_id_is_rejected_and_others_upload() {
+    let (emulator, client) = start().await;
+    let spool = tempfile::tempdir().unwrap();
+    let ids = seed_cases(&client).await;
+    let report = spool.path().join("ids.xml");
+    std::fs::write(
+        &report,
+        format!(r#"<testsuite name="auth"><testcase name="C{} logs in"/><testcase name="C9999 does not exist"/></testsuite>"#, ids[0]),
+    )
+    .unwrap();
+
+    let mut command = trail(&emulator, spool.path());
+    command.args([
+        "report",
+        report.to_str().unwrap(),
+        "--project",
+        "Demo",
+        "--run-name",
+        "Ids",
+        "--format",
+        "json",
+    ]);
+    let output = run(command).await;
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["results_uploaded"], 1);
+    let rejected = summary["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["case_id"], 9999);
+    assert!(rejected[0]["reason"].as_str().unwrap().contains("C9999"));
+
+    let run_id = summary["run_id"].as_u64().unwrap();
+    let tests = client.get_tests(run_id, None).await.unwrap();
+    assert_eq!(tests.len(), 1, "the run holds only the known case");
+}
