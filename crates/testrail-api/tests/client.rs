@@ -550,3 +550,65 @@ async fn attachment_is_multipart() {
     assert!(body.contains("filename=\"shot.png\""), "{body}");
     assert!(body.contains("PNGDATA"), "{body}");
 }
+
+#[tokio::test]
+async fn add_config_group_posts_name() {
+    let server = MockServer::start(|_, _| {
+        ok(json!({"id": 9, "name": "Browser", "project_id": 2, "configs": []}))
+    })
+    .await;
+    let client = client(&server);
+
+    let group = client.add_config_group(2, "Browser").await.unwrap();
+
+    assert_eq!(group.id, 9);
+    assert_eq!(group.name, "Browser");
+    let seen = &server.seen()[0];
+    assert_eq!(seen.query, "/api/v2/add_config_group/2");
+    let body: Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(body, json!({"name": "Browser"}));
+}
+
+#[tokio::test]
+async fn add_config_posts_name() {
+    let server =
+        MockServer::start(|_, _| ok(json!({"id": 31, "name": "webkit", "group_id": 9}))).await;
+    let client = client(&server);
+
+    let config = client.add_config(9, "webkit").await.unwrap();
+
+    assert_eq!(config.id, 31);
+    assert_eq!(config.group_id, Some(9));
+    let seen = &server.seen()[0];
+    assert_eq!(seen.query, "/api/v2/add_config/9");
+    let body: Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(body, json!({"name": "webkit"}));
+}
+
+#[tokio::test]
+async fn update_plan_entry_uses_entry_uuid() {
+    let entry_id = "3a7f0c1e-9b2d-4e6f-8a1b-5c4d3e2f1a0b";
+    let server = MockServer::start(move |_, _| {
+        ok(
+            json!({"id": entry_id, "suite_id": 1, "name": "Suite", "runs": [
+                {"id": 81, "config_ids": [3]}, {"id": 82, "config_ids": [4]}
+            ]}),
+        )
+    })
+    .await;
+    let client = client(&server);
+
+    let body = json!({"include_all": false, "case_ids": [1, 2]});
+    let entry = client.update_plan_entry(80, entry_id, &body).await.unwrap();
+
+    assert_eq!(entry.id.as_deref(), Some(entry_id));
+    assert_eq!(entry.runs.len(), 2);
+    assert_eq!(entry.runs[1].config_ids, vec![4]);
+    let seen = &server.seen()[0];
+    assert_eq!(
+        seen.query,
+        format!("/api/v2/update_plan_entry/80/{entry_id}")
+    );
+    let sent: Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(sent, body);
+}

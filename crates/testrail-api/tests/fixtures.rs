@@ -297,3 +297,17 @@ fn new_run_and_update_skip_none() {
         serde_json::json!({"name": "Login", "suite_id": 3})
     );
 }
+
+#[test]
+fn config_groups_decode() {
+    let (raw, groups) = decode_all::<ConfigGroup>("get_configs.json", "configs");
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0].name, "Browser");
+    assert_eq!(groups[0].project_id, Some(1));
+    let names: Vec<&str> = groups[0].configs.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["Chrome", "Firefox"]);
+    assert_eq!(groups[0].configs[1].id, 4);
+    assert_eq!(groups[0].configs[1].group_id, Some(1));
+    assert!(groups[1].configs.is_empty());
+    assert_round_trip(&raw[0], &groups[0]);
+}

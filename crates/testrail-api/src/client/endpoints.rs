@@ -172,6 +172,24 @@ impl Client {
         self.get(&format!("get_configs/{project_id}")).await
     }
 
+    /// Creates a configuration group, such as `Browser` (`add_config_group`).
+    pub async fn add_config_group(
+        &self,
+        project_id: u64,
+        name: &str,
+    ) -> Result<ConfigGroup, Error> {
+        let body = serde_json::json!({ "name": name });
+        self.post(&format!("add_config_group/{project_id}"), &body)
+            .await
+    }
+
+    /// Creates a configuration, such as `firefox`, in a group (`add_config`).
+    pub async fn add_config(&self, config_group_id: u64, name: &str) -> Result<Config, Error> {
+        let body = serde_json::json!({ "name": name });
+        self.post(&format!("add_config/{config_group_id}"), &body)
+            .await
+    }
+
     /// Returns one run (`get_run`).
     pub async fn get_run(&self, run_id: u64) -> Result<Run, Error> {
         self.get(&format!("get_run/{run_id}")).await
@@ -224,6 +242,19 @@ impl Client {
     /// (`add_plan_entry`).
     pub async fn add_plan_entry(&self, plan_id: u64, body: &Value) -> Result<PlanEntry, Error> {
         self.post(&format!("add_plan_entry/{plan_id}"), body).await
+    }
+
+    /// Changes every run of a plan entry (`update_plan_entry`). The entry
+    /// id is the UUID string from [`PlanEntry::id`]; `case_ids` in the body
+    /// replaces the case list of each run of the entry.
+    pub async fn update_plan_entry(
+        &self,
+        plan_id: u64,
+        entry_id: &str,
+        body: &Value,
+    ) -> Result<PlanEntry, Error> {
+        self.post(&format!("update_plan_entry/{plan_id}/{entry_id}"), body)
+            .await
     }
 
     /// Closes a plan and its runs (`close_plan`).
