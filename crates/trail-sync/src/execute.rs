@@ -810,6 +810,19 @@ impl<'a> Executor<'a> {
                 warn!(run_id, results = batch.len(), %error, "add_results_for_cases may have been applied; checking");
                 Ok(batch)
             }
+            Err(error) if error.status() == Some(413) && batch.len() > 1 => {
+                // A proxy or TestRail refused the body as too large: halve it.
+                self.with_journal(|j| batch.iter().for_each(|i| j.results_in_flight[*i] = false));
+                debug!(
+                    run_id,
+                    results = batch.len(),
+                    "request body too large; splitting the batch"
+                );
+                let (left, right) = batch.split_at(batch.len() / 2);
+                let mut unsure = Box::pin(self.send_batch(left.to_vec())).await?;
+                unsure.extend(Box::pin(self.send_batch(right.to_vec())).await?);
+                Ok(unsure)
+            }
             Err(error) if error.status() == Some(400) => {
                 self.with_journal(|j| batch.iter().for_each(|i| j.results_in_flight[*i] = false));
                 if batch.len() == 1 {
