@@ -211,6 +211,10 @@ pub(crate) struct State {
     pub case_types: Vec<Value>,
     pub priorities: Vec<Value>,
     pub next_id: IdCounters,
+    /// Test id by run and case, kept in step with `tests` so that posting a
+    /// result does not scan the run.
+    #[serde(skip)]
+    pub test_index: std::collections::HashMap<(u64, u64), u64>,
 }
 
 /// Picks the explicit id or the next free one, and keeps the counter above it.
@@ -243,6 +247,7 @@ impl State {
             milestones: BTreeMap::new(),
             config_groups: BTreeMap::new(),
             attachments: BTreeMap::new(),
+            test_index: std::collections::HashMap::new(),
             statuses: merge_statuses(&seed.statuses),
             case_fields: seed
                 .case_fields
@@ -431,6 +436,7 @@ impl State {
         if let Some(run) = self.runs.get_mut(&run_id) {
             run.tests.push(id);
         }
+        self.test_index.entry((run_id, case_id)).or_insert(id);
         id
     }
 
@@ -452,6 +458,7 @@ impl State {
                 kept.push(*test_id);
             } else {
                 self.tests.remove(test_id);
+                self.test_index.remove(&(run_id, *case_id));
                 self.results.retain(|_, result| result.test_id != *test_id);
             }
         }
@@ -475,11 +482,8 @@ impl State {
 
     /// Returns the test of `case_id` in a run.
     pub fn test_for_case(&self, run_id: u64, case_id: u64) -> Option<&Test> {
-        let run = self.runs.get(&run_id)?;
-        run.tests
-            .iter()
-            .filter_map(|test_id| self.tests.get(test_id))
-            .find(|test| test.case_id == case_id)
+        let test_id = self.test_index.get(&(run_id, case_id))?;
+        self.tests.get(test_id)
     }
 
     /// Adds a new case to every open run of its suite that includes all cases.
@@ -522,7 +526,9 @@ impl State {
     pub fn delete_run(&mut self, run_id: u64) {
         if let Some(run) = self.runs.remove(&run_id) {
             for test_id in run.tests {
-                self.tests.remove(&test_id);
+                if let Some(test) = self.tests.remove(&test_id) {
+                    self.test_index.remove(&(run_id, test.case_id));
+                }
                 self.results.retain(|_, result| result.test_id != test_id);
             }
         }

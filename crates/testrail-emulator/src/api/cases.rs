@@ -5,7 +5,8 @@ use serde_json::{Map, Value, json};
 use super::projects::resolve_suite;
 use super::results::parse_timespan;
 use super::{
-    ApiError, ApiRequest, ApiResult, body_ids, body_str, body_u64, is_defined_field, page, render,
+    ApiError, ApiRequest, ApiResult, body_ids, body_str, body_u64, is_defined_field, page_of,
+    render,
 };
 use crate::state::{Case, State, now};
 
@@ -117,9 +118,8 @@ pub(crate) fn get_cases(state: &mut State, request: &ApiRequest) -> ApiResult {
         .filter(|case| updated_before.is_none_or(|time| case.updated_on < time as i64))
         .filter(|case| id_matches(&type_ids, case, "type_id"))
         .filter(|case| id_matches(&priority_ids, case, "priority_id"))
-        .map(|case| render::case(state, case))
-        .collect();
-    page(request, "cases", cases)
+        .collect::<Vec<&Case>>();
+    page_of(request, "cases", cases, |case| render::case(state, case))
 }
 
 pub(crate) fn add_case(state: &mut State, request: &ApiRequest) -> ApiResult {

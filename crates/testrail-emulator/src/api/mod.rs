@@ -229,14 +229,25 @@ pub(crate) fn body_ids(
 /// Wraps a full list in TestRail's paged envelope, or slices it as a bare
 /// array for legacy instances.
 pub(crate) fn page(request: &ApiRequest, key: &str, items: Vec<Value>) -> ApiResult {
+    page_of(request, key, items, |item| item)
+}
+
+/// Same as [`page`], rendering only the items of the requested page, so a
+/// page of a large list costs the page rather than the list.
+pub(crate) fn page_of<T>(
+    request: &ApiRequest,
+    key: &str,
+    items: Vec<T>,
+    render: impl Fn(T) -> Value,
+) -> ApiResult {
     let explicit_limit = request.filter_u64("limit")?;
     let offset = request.filter_u64("offset")?.unwrap_or(0) as usize;
 
     if request.legacy_arrays {
         let rest = items.into_iter().skip(offset);
         let sliced: Vec<Value> = match explicit_limit {
-            Some(limit) => rest.take(limit as usize).collect(),
-            None => rest.collect(),
+            Some(limit) => rest.take(limit as usize).map(render).collect(),
+            None => rest.map(render).collect(),
         };
         return Ok(Value::Array(sliced));
     }
@@ -245,7 +256,12 @@ pub(crate) fn page(request: &ApiRequest, key: &str, items: Vec<Value>) -> ApiRes
         .map_or(MAX_PAGE, |limit| limit as usize)
         .clamp(1, MAX_PAGE);
     let total = items.len();
-    let entries: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    let entries: Vec<Value> = items
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(render)
+        .collect();
 
     let link = |new_offset: usize| {
         let mut path = format!("/api/v2/{}", request.method);

@@ -314,6 +314,7 @@ fn list_results(state: &State, request: &ApiRequest, test_ids: &[u64]) -> ApiRes
     let status_ids = request.filter_list("status_id")?;
     let created_after = request.filter_u64("created_after")?;
     let created_before = request.filter_u64("created_before")?;
+    let test_ids: std::collections::HashSet<u64> = test_ids.iter().copied().collect();
     let results = state
         .results
         .values()
@@ -326,9 +327,8 @@ fn list_results(state: &State, request: &ApiRequest, test_ids: &[u64]) -> ApiRes
         })
         .filter(|result| created_after.is_none_or(|time| result.created_on > time as i64))
         .filter(|result| created_before.is_none_or(|time| result.created_on < time as i64))
-        .map(render::result)
-        .collect();
-    page(request, "results", results)
+        .collect::<Vec<_>>();
+    super::page_of(request, "results", results, render::result)
 }
 
 pub(crate) fn get_results(state: &mut State, request: &ApiRequest) -> ApiResult {

@@ -307,7 +307,6 @@ pub(crate) fn get_tests(state: &mut State, request: &ApiRequest) -> ApiResult {
                 .as_ref()
                 .is_none_or(|ids| ids.contains(&test.status_id))
         })
-        .map(|test| render::test(state, test))
-        .collect();
-    page(request, "tests", tests)
+        .collect::<Vec<_>>();
+    super::page_of(request, "tests", tests, |test| render::test(state, test))
 }
