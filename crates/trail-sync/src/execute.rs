@@ -1,11 +1,12 @@
 //! Runs a plan against TestRail, journaling every step.
 //!
-//! Creating requests (`add_section`, `add_case`, `add_run`,
-//! `add_results_for_cases`) are never sent twice blindly: when one may have
+//! Creating requests (`add_section`, `add_case`, `add_run`, `add_plan` and
+//! the others of [`test_plan`], `add_results_for_cases`) are never sent twice
+//! blindly: when one may have
 //! been applied without an answer, the executor reads TestRail's state and
 //! sends only what is missing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use futures_util::StreamExt;
@@ -26,6 +27,7 @@ mod attachment_uploads;
 mod case_updates;
 mod races;
 mod run_fields;
+mod test_plan;
 
 /// Seconds by which TestRail's clock may lag trail's when results created by
 /// this upload are distinguished from older ones.
@@ -149,6 +151,12 @@ impl<'a> Executor<'a> {
                 PendingStep::Section(index) => self.reconcile_section(index).await?,
                 PendingStep::Case(index) => self.reconcile_case(index).await?,
                 PendingStep::Run => self.reconcile_run().await?,
+                PendingStep::Plan => {
+                    self.reconcile_plan().await?;
+                }
+                // Configurations and plan entries are always read before
+                // they are created, so the next step finds a lost creation.
+                PendingStep::ConfigGroup | PendingStep::Config(_) | PendingStep::PlanEntry => {}
             }
         }
         self.save()
@@ -476,6 +484,9 @@ impl<'a> Executor<'a> {
     }
 
     async fn prepare_run(&self) -> Result<(), SyncError> {
+        if self.is_test_plan() {
+            return self.prepare_test_plan().await;
+        }
         if self.with_journal(|j| j.run_id.is_none()) {
             let run = self.with_journal(|j| j.plan.run.clone());
             match run {
@@ -506,6 +517,7 @@ impl<'a> Executor<'a> {
                         self.create_run(&name, description).await?;
                     }
                 }
+                PlannedRun::Plan { .. } => unreachable!("test plans are prepared above"),
             }
             self.save()?;
         }
@@ -757,9 +769,15 @@ impl<'a> Executor<'a> {
             if todo.is_empty() {
                 return Ok(());
             }
-            let batches: Vec<Vec<usize>> = todo
-                .chunks(self.options.batch_size.max(1))
-                .map(<[usize]>::to_vec)
+            let batches: Vec<Vec<usize>> = self
+                .group_by_run(&todo)
+                .into_values()
+                .flat_map(|indices| {
+                    indices
+                        .chunks(self.options.batch_size.max(1))
+                        .map(<[usize]>::to_vec)
+                        .collect::<Vec<_>>()
+                })
                 .collect();
             let outcomes: Vec<Result<Vec<usize>, SyncError>> = stream::iter(batches)
                 .map(|batch| self.send_batch(batch))
@@ -782,9 +800,35 @@ impl<'a> Executor<'a> {
         })
     }
 
-    /// Sends one batch; returns the indices whose fate is unknown.
+    /// Returns the run that receives the planned result `index`.
+    fn run_of_result(&self, index: usize) -> u64 {
+        self.with_journal(|j| {
+            let run = j.plan.results[index].run;
+            match j.plan.run {
+                PlannedRun::Plan { .. } => j.test_plan.run_ids[run],
+                _ => j.run_id,
+            }
+        })
+        .expect("run is known")
+    }
+
+    /// Groups planned result indices by the run that receives them, keeping
+    /// their order within each run.
+    fn group_by_run(&self, indices: &[usize]) -> BTreeMap<u64, Vec<usize>> {
+        let mut groups: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for index in indices {
+            groups
+                .entry(self.run_of_result(*index))
+                .or_default()
+                .push(*index);
+        }
+        groups
+    }
+
+    /// Sends one batch, whose results all go to one run; returns the indices
+    /// whose fate is unknown.
     async fn send_batch(&self, batch: Vec<usize>) -> Result<Vec<usize>, SyncError> {
-        let run_id = self.with_journal(|j| j.run_id).expect("run is known");
+        let run_id = self.run_of_result(batch[0]);
         let mut body = Vec::with_capacity(batch.len());
         for index in &batch {
             body.push(self.new_result(*index)?);
@@ -879,10 +923,20 @@ impl<'a> Executor<'a> {
     }
 
     /// Marks as done the results among `indices` that TestRail already
-    /// stored, by reading the run's results created since the upload began.
+    /// stored, by reading each run's results created since the upload began.
     async fn reconcile_results(&self, indices: &[usize]) -> Result<(), SyncError> {
-        let (run_id, started_at) =
-            self.with_journal(|j| (j.run_id.expect("run is known"), j.started_at));
+        for (run_id, indices) in self.group_by_run(indices) {
+            self.reconcile_results_in_run(run_id, &indices).await?;
+        }
+        Ok(())
+    }
+
+    async fn reconcile_results_in_run(
+        &self,
+        run_id: u64,
+        indices: &[usize],
+    ) -> Result<(), SyncError> {
+        let started_at = self.with_journal(|j| j.started_at);
         let tests = self
             .client
             .get_tests(run_id, None)
@@ -949,6 +1003,9 @@ impl<'a> Executor<'a> {
     }
 
     async fn close_run(&self) -> Result<(), SyncError> {
+        if self.is_test_plan() {
+            return self.close_test_plan().await;
+        }
         let (close, closed, run_id) = self.with_journal(|j| (j.plan.close_run, j.closed, j.run_id));
         if !close || closed {
             return Ok(());

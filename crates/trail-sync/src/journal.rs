@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::SyncError;
-use crate::plan::SyncPlan;
+use crate::plan::{PlannedRun, SyncPlan};
 use crate::summary::Rejected;
 
 /// Folder inside the spool directory that holds upload journals.
@@ -69,6 +69,28 @@ pub struct Journal {
     /// Case updates and attachments that TestRail rejected, with its reason.
     #[serde(default)]
     pub rejected_writes: Vec<String>,
+    /// Progress of an upload to a test plan; empty for other uploads.
+    #[serde(default)]
+    pub test_plan: PlanProgress,
+}
+
+/// How far an upload to a test plan got: the ids it found or created.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanProgress {
+    /// Configuration group id.
+    pub config_group_id: Option<u64>,
+    /// Configuration id per planned run.
+    pub config_ids: Vec<Option<u64>>,
+    /// Plan id once the plan is found or created.
+    pub plan_id: Option<u64>,
+    /// Plan URL once known.
+    pub plan_url: Option<String>,
+    /// True when trail created the plan.
+    pub plan_created: bool,
+    /// Run id per planned run, once the plan has an entry for it.
+    pub run_ids: Vec<Option<u64>>,
+    /// Run URL per planned run.
+    pub run_urls: Vec<Option<String>>,
 }
 
 /// A creating request that may have been applied without an answer.
@@ -81,6 +103,14 @@ pub enum PendingStep {
     Case(usize),
     /// `add_run`.
     Run,
+    /// `add_config_group`.
+    ConfigGroup,
+    /// `add_config` for a planned run index.
+    Config(usize),
+    /// `add_plan`.
+    Plan,
+    /// `add_plan_entry`.
+    PlanEntry,
 }
 
 impl Journal {
@@ -109,6 +139,7 @@ impl Journal {
             attachments_done: BTreeSet::new(),
             attachments_uploaded: 0,
             rejected_writes: Vec::new(),
+            test_plan: PlanProgress::new(&plan),
             plan,
             resumed: false,
         }
@@ -117,6 +148,22 @@ impl Journal {
     /// Number of results stored so far.
     pub fn results_uploaded(&self) -> usize {
         self.results_done.iter().filter(|done| **done).count()
+    }
+}
+
+impl PlanProgress {
+    /// Starts empty progress with one slot per run of the plan's test plan.
+    fn new(plan: &SyncPlan) -> PlanProgress {
+        let runs = match &plan.run {
+            PlannedRun::Plan { runs, .. } => runs.len(),
+            _ => 0,
+        };
+        PlanProgress {
+            config_ids: vec![None; runs],
+            run_ids: vec![None; runs],
+            run_urls: vec![None; runs],
+            ..PlanProgress::default()
+        }
     }
 }
 

@@ -47,11 +47,11 @@ pub use error::SyncError;
 pub use execute::{ExecuteOptions, Executor};
 pub use journal::{Journal, JournalStore};
 pub use options::{
-    AttachmentOptions, CaseUpdates, CommentOptions, ProjectRef, RunOptions, RunTarget, SectionRef,
-    SyncOptions,
+    AttachmentOptions, CaseUpdates, CommentOptions, ProjectRef, ProjectsAsPlan, RunOptions,
+    RunTarget, SectionRef, SyncOptions,
 };
 pub use plan::{SyncPlan, build_plan};
 pub use reporter::{Event, NoReporter, Phase, Reporter};
 pub use status::StatusMap;
-pub use summary::{PhaseTimings, Rejected, Summary};
+pub use summary::{PhaseTimings, PlanRunSummary, PlanSummary, Rejected, Summary};
 pub use upload::{Session, UploadMode, resume, upload, upload_in, upload_with};

@@ -188,6 +188,32 @@ pub struct SyncOptions {
     /// or a label from `get_result_fields`.
     #[serde(default)]
     pub result_fields: Vec<(String, String)>,
+    /// Reports to a test plan with one run per Playwright project instead of
+    /// to one run; `None` keeps one run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projects_as_plan: Option<ProjectsAsPlan>,
+}
+
+/// Settings of an upload to a test plan with one run per Playwright project.
+///
+/// The plan is named by [`RunTarget::Name`]. Each project becomes a
+/// configuration of the group, and each configuration gets its own run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectsAsPlan {
+    /// Name of the configuration group that contains one configuration per
+    /// project, created when missing.
+    pub config_group: String,
+}
+
+/// Default name of the configuration group for Playwright projects.
+pub const DEFAULT_CONFIG_GROUP: &str = "Browser";
+
+impl Default for ProjectsAsPlan {
+    fn default() -> Self {
+        ProjectsAsPlan {
+            config_group: DEFAULT_CONFIG_GROUP.to_owned(),
+        }
+    }
 }
 
 impl SyncOptions {
@@ -211,6 +237,7 @@ impl SyncOptions {
             attachments: AttachmentOptions::default(),
             run_options: RunOptions::default(),
             result_fields: Vec::new(),
+            projects_as_plan: None,
         }
     }
 }

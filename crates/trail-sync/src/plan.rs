@@ -83,6 +83,31 @@ pub enum PlannedRun {
         #[serde(default)]
         reset: bool,
     },
+    /// The open test plan of this name, created when missing, with one run
+    /// per Playwright project, distinguished by configurations.
+    Plan {
+        /// Plan name.
+        name: String,
+        /// Description of a new plan.
+        description: Option<String>,
+        /// Creates a new plan even when an open plan has this name.
+        #[serde(default)]
+        reset: bool,
+        /// Name of the configuration group of the runs.
+        config_group: String,
+        /// Runs of the plan, one per configuration; [`PlannedResult::run`]
+        /// indexes this list.
+        runs: Vec<PlannedPlanRun>,
+    },
+}
+
+/// One run of a test plan: a configuration and the cases of its tests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedPlanRun {
+    /// Configuration name, which is the Playwright project name.
+    pub config: String,
+    /// Cases the run must contain.
+    pub cases: Vec<CaseTarget>,
 }
 
 /// Metadata that only some plans need, so it is read only then.
@@ -152,6 +177,10 @@ impl Default for CaseTarget {
 pub struct PlannedResult {
     /// Case that receives the result.
     pub case: CaseTarget,
+    /// Index of the run among the runs of [`PlannedRun::Plan`]; 0 when the
+    /// upload fills one run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run: usize,
     /// Status id.
     pub status_id: u64,
     /// Comment text.
@@ -205,7 +234,7 @@ pub struct SyncPlan {
     pub run_fields: PlannedRunFields,
     /// Every case the run must contain, results or not.
     pub run_cases: Vec<CaseTarget>,
-    /// Results to post, one per case.
+    /// Results to post, one per case and run.
     pub results: Vec<PlannedResult>,
     /// Tests that were read but whose outcome is not posted, such as skips.
     pub not_posted: usize,
@@ -241,6 +270,10 @@ impl SyncPlan {
     }
 }
 
+fn is_zero(value: &usize) -> bool {
+    *value == 0
+}
+
 /// Section that holds cases of tests that belong to no suite.
 pub const DEFAULT_SECTION: &str = "Automated tests";
 
@@ -270,9 +303,20 @@ pub fn build_plan(
     let custom = resolve_result_fields(&context.result_fields, &options.result_fields)?;
     let mut builder = Builder::new(context, options, fields)?;
     let mut warnings = Vec::new();
+    let plan_configs = match &options.projects_as_plan {
+        Some(_) => Some(project_names(results)?),
+        None => None,
+    };
 
-    let mut per_case: BTreeMap<CaseTarget, Outcomes> = BTreeMap::new();
+    let mut per_case: BTreeMap<(usize, CaseTarget), Outcomes> = BTreeMap::new();
     for result in results {
+        let run = match (&plan_configs, &result.project) {
+            (Some(configs), Some(project)) => configs
+                .iter()
+                .position(|config| config == project)
+                .expect("every project has a run"),
+            _ => 0,
+        };
         let targets = builder.targets_for(result);
         if targets.is_empty() {
             continue;
@@ -296,7 +340,7 @@ pub fn build_plan(
         };
         for target in targets {
             per_case
-                .entry(target)
+                .entry((run, target))
                 .or_insert_with(|| Outcomes {
                     entries: Vec::new(),
                 })
@@ -314,21 +358,19 @@ pub fn build_plan(
         sections: builder.sections,
         cases: builder.cases,
         updates: builder.updates,
-        run: match &options.run {
-            RunTarget::Id(id) => PlannedRun::Existing { id: *id },
-            RunTarget::Name(name) => PlannedRun::ByName {
-                name: name.clone(),
-                description: options.run_description.clone(),
-                reset: options.run_options.reset,
-            },
-        },
+        run: planned_run(options, plan_configs, &per_case)?,
         run_fields: PlannedRunFields {
             milestone_id: context.run_ids.milestone_id,
             refs: options.run_options.refs.clone(),
             assignedto_id: context.run_ids.assignedto_id,
             include_all: options.run_options.include_all,
         },
-        run_cases: per_case.keys().copied().collect(),
+        run_cases: per_case
+            .keys()
+            .map(|(_, case)| *case)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         results: Vec::new(),
         not_posted: 0,
         unmatched: builder.unmatched,
@@ -340,10 +382,11 @@ pub fn build_plan(
 
     let assignees = &context.run_ids.failed_assignee_ids;
     let mut failed_count = 0;
-    for (case, outcomes) in per_case {
+    for ((run, case), outcomes) in per_case {
         let (result, not_posted) = fold_outcomes(case, outcomes, statuses, options);
         plan.not_posted += not_posted;
         if let Some((mut result, failed)) = result {
+            result.run = run;
             result.custom = custom.clone();
             if failed && !assignees.is_empty() {
                 result.assignedto_id = Some(assignees[failed_count % assignees.len()]);
@@ -353,6 +396,82 @@ pub fn build_plan(
         }
     }
     Ok(plan)
+}
+
+/// Returns the Playwright project names of the results, sorted, for an
+/// upload with one run per project. A result without a project (such as
+/// one read from JUnit XML) has no run to go to, so it is an error.
+fn project_names(results: &[TestResult]) -> Result<Vec<String>, SyncError> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut without: Vec<&TestResult> = Vec::new();
+    for result in results {
+        match &result.project {
+            Some(project) => {
+                names.insert(project.clone());
+            }
+            None => without.push(result),
+        }
+    }
+    if let Some(first) = without.first() {
+        return Err(SyncError::Config {
+            setting: "--projects-as-plan".into(),
+            message: format!(
+                "{} of {} tests have no Playwright project, such as `{}`, so they have no run in the plan",
+                without.len(),
+                results.len(),
+                test_label(first)
+            ),
+            hint: "upload Playwright JSON reports only with --projects-as-plan, and other reports in a separate `trail report` without it".into(),
+        });
+    }
+    Ok(names.into_iter().collect())
+}
+
+/// Returns the run or test plan that receives the results.
+fn planned_run(
+    options: &SyncOptions,
+    plan_configs: Option<Vec<String>>,
+    per_case: &BTreeMap<(usize, CaseTarget), Outcomes>,
+) -> Result<PlannedRun, SyncError> {
+    let name = match &options.run {
+        RunTarget::Id(id) if plan_configs.is_none() => {
+            return Ok(PlannedRun::Existing { id: *id });
+        }
+        RunTarget::Id(_) => {
+            return Err(SyncError::Config {
+                setting: "--projects-as-plan".into(),
+                message: "a test plan is found or created by name, not by run id".into(),
+                hint: "pass --run-name PLAN_NAME instead of --run-id".into(),
+            });
+        }
+        RunTarget::Name(name) => name.clone(),
+    };
+    let (Some(configs), Some(settings)) = (plan_configs, &options.projects_as_plan) else {
+        return Ok(PlannedRun::ByName {
+            name,
+            description: options.run_description.clone(),
+            reset: options.run_options.reset,
+        });
+    };
+    let runs = configs
+        .into_iter()
+        .enumerate()
+        .map(|(index, config)| PlannedPlanRun {
+            config,
+            cases: per_case
+                .keys()
+                .filter(|(run, _)| *run == index)
+                .map(|(_, case)| *case)
+                .collect(),
+        })
+        .collect();
+    Ok(PlannedRun::Plan {
+        name,
+        description: options.run_description.clone(),
+        reset: options.run_options.reset,
+        config_group: settings.config_group.clone(),
+        runs,
+    })
 }
 
 /// Folds every outcome a case received into one result: the worst status
@@ -415,6 +534,7 @@ fn fold_outcomes(
 
     let result = PlannedResult {
         case,
+        run: 0,
         status_id: worst.status_id.expect("posted entries have a status"),
         comment: finish_comment(body, &options.comment),
         elapsed: duration.and_then(format_elapsed),

@@ -64,6 +64,44 @@ pub struct Summary {
     /// Hits and misses of the metadata cache.
     #[serde(default)]
     pub cache: crate::cache::CacheStats,
+    /// The test plan and its runs, for uploads with one run per Playwright
+    /// project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanSummary>,
+}
+
+/// A test plan that an upload filled, with one entry per run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    /// Plan id, once found or created.
+    pub id: Option<u64>,
+    /// Plan name.
+    pub name: String,
+    /// Plan URL in the TestRail web interface.
+    pub url: Option<String>,
+    /// True when trail created the plan.
+    pub created: bool,
+    /// Configuration group of the runs.
+    pub config_group: String,
+    /// Runs, one per configuration.
+    pub runs: Vec<PlanRunSummary>,
+}
+
+/// One run of a test plan and the results it received.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanRunSummary {
+    /// Configuration name, which is the Playwright project name.
+    pub config: String,
+    /// Run id, once found or created.
+    pub run_id: Option<u64>,
+    /// Run URL in the TestRail web interface.
+    pub url: Option<String>,
+    /// Cases the run contains for this upload.
+    pub cases: usize,
+    /// Results stored in the run, or to store with `--dry-run`.
+    pub results_uploaded: usize,
+    /// Those results per status name.
+    pub by_status: BTreeMap<String, usize>,
 }
 
 /// Wall time of the phases of an upload, in milliseconds.

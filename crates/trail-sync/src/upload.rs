@@ -13,10 +13,10 @@ use crate::error::SyncError;
 use crate::execute::{ExecuteOptions, Executor};
 use crate::journal::{Journal, JournalStore};
 use crate::options::SyncOptions;
-use crate::plan::{SyncPlan, build_plan};
+use crate::plan::{PlannedRun, SyncPlan, build_plan};
 use crate::reporter::{Event, Phase, Reporter};
 use crate::status::StatusMap;
-use crate::summary::{PhaseTimings, Summary};
+use crate::summary::{PhaseTimings, PlanRunSummary, PlanSummary, Summary};
 
 /// Whether an upload sends its plan or only shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +174,7 @@ pub async fn upload_in(
             dry_run: true,
             timings,
             cache: cache.stats(),
+            plan: plan_summary(&plan, None, &statuses),
             ..Summary::default()
         };
         if let crate::plan::PlannedRun::Existing { id } = plan.run {
@@ -247,6 +248,53 @@ pub async fn resume(
     Ok(summaries)
 }
 
+/// Summarizes the test plan of `plan`, counting the results `journal`
+/// stored, or every planned result when there is no journal.
+fn plan_summary(
+    plan: &SyncPlan,
+    journal: Option<&Journal>,
+    statuses: &StatusMap,
+) -> Option<PlanSummary> {
+    let PlannedRun::Plan {
+        name,
+        config_group,
+        runs,
+        ..
+    } = &plan.run
+    else {
+        return None;
+    };
+    let progress = journal.map(|j| &j.test_plan);
+    let mut summary = PlanSummary {
+        id: progress.and_then(|p| p.plan_id),
+        name: name.clone(),
+        url: progress.and_then(|p| p.plan_url.clone()),
+        created: progress.is_some_and(|p| p.plan_created),
+        config_group: config_group.clone(),
+        runs: Vec::with_capacity(runs.len()),
+    };
+    for (index, run) in runs.iter().enumerate() {
+        let mut by_status = BTreeMap::new();
+        for (result_index, result) in plan.results.iter().enumerate() {
+            let stored = journal.is_none_or(|j| j.results_done[result_index]);
+            if result.run == index && stored {
+                *by_status
+                    .entry(statuses.name_of(result.status_id))
+                    .or_insert(0) += 1;
+            }
+        }
+        summary.runs.push(PlanRunSummary {
+            config: run.config.clone(),
+            run_id: progress.and_then(|p| p.run_ids.get(index).copied().flatten()),
+            url: progress.and_then(|p| p.run_urls.get(index).cloned().flatten()),
+            cases: run.cases.len(),
+            results_uploaded: by_status.values().sum(),
+            by_status,
+        });
+    }
+    Some(summary)
+}
+
 fn summary_of(journal: &Journal, statuses: &StatusMap) -> Summary {
     let plan = &journal.plan;
     let mut by_status = BTreeMap::new();
@@ -276,6 +324,7 @@ fn summary_of(journal: &Journal, statuses: &StatusMap) -> Summary {
         rejected: journal.rejected.clone(),
         errors: journal.rejected_writes.clone(),
         dry_run: false,
+        plan: plan_summary(plan, Some(journal), statuses),
         ..Summary::default()
     }
 }

@@ -182,6 +182,17 @@ pub struct ReportArgs {
     #[arg(long, requires = "run_name")]
     pub reset: bool,
 
+    /// Report to the test plan named by --run-name, with one run per
+    /// Playwright project, distinguished by configurations. Every test must
+    /// come from a Playwright JSON report.
+    #[arg(long, requires = "run_name", conflicts_with = "shard")]
+    pub projects_as_plan: bool,
+
+    /// Configuration group that contains one configuration per Playwright
+    /// project, created when missing.
+    #[arg(long, value_name = "NAME", default_value = trail_sync::options::DEFAULT_CONFIG_GROUP, requires = "projects_as_plan")]
+    pub config_group: String,
+
     /// Milestone of a new run, by name.
     #[arg(long, value_name = "NAME")]
     pub milestone: Option<String>,

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use serde_json::json;
-use trail_sync::Summary;
 use trail_sync::plan::{CaseTarget, PlannedRun, SectionTarget, SyncPlan};
+use trail_sync::{PlanSummary, Summary};
 
 use crate::cli::OutputFormat;
 
@@ -40,17 +40,15 @@ pub fn summary_text(summary: &Summary, report_errors: &ReportErrors) -> String {
     } else {
         "uploaded"
     };
-    let run = match (summary.run_id, summary.dry_run) {
-        (Some(id), _) => format!(
-            "run R{id}{}",
-            if summary.run_created {
-                " (created)"
-            } else {
-                ""
-            }
-        ),
-        (None, true) => "the run".to_owned(),
-        (None, false) => "no run".to_owned(),
+    let run = match (&summary.plan, summary.run_id, summary.dry_run) {
+        (Some(plan), _, _) => match plan.id {
+            Some(id) => format!(
+                "test plan R{id}{}",
+                if plan.created { " (created)" } else { "" }
+            ),
+            None => format!("test plan `{}`", plan.name),
+        },
+        (None, run_id, dry_run) => run_name(run_id, dry_run, summary.run_created),
     };
     let _ = writeln!(
         out,
@@ -59,6 +57,9 @@ pub fn summary_text(summary: &Summary, report_errors: &ReportErrors) -> String {
     );
     if let Some(url) = &summary.run_url {
         let _ = writeln!(out, "  run:       {url}");
+    }
+    if let Some(plan) = &summary.plan {
+        write_plan_runs(&mut out, plan);
     }
     let _ = writeln!(out, "  tests:     {} read", summary.tests_read);
     if !summary.by_status.is_empty() {
@@ -110,7 +111,12 @@ pub fn summary_text(summary: &Summary, report_errors: &ReportErrors) -> String {
         );
     }
     if summary.run_closed {
-        let _ = writeln!(out, "  run closed");
+        let closed = if summary.plan.is_some() {
+            "test plan"
+        } else {
+            "run"
+        };
+        let _ = writeln!(out, "  {closed} closed");
     }
     if !summary.unmatched.is_empty() {
         let _ = writeln!(
@@ -149,6 +155,51 @@ pub fn summary_text(summary: &Summary, report_errors: &ReportErrors) -> String {
         let _ = writeln!(out, "  error: {error}");
     }
     out
+}
+
+/// Names the single run of an upload for the first summary line.
+fn run_name(run_id: Option<u64>, dry_run: bool, created: bool) -> String {
+    match (run_id, dry_run) {
+        (Some(id), _) => format!("run R{id}{}", if created { " (created)" } else { "" }),
+        (None, true) => "the run".to_owned(),
+        (None, false) => "no run".to_owned(),
+    }
+}
+
+/// Writes the plan URL and one line per run of a test plan.
+fn write_plan_runs(out: &mut String, plan: &PlanSummary) {
+    if let Some(url) = &plan.url {
+        let _ = writeln!(out, "  plan:      {url}");
+    }
+    let _ = writeln!(
+        out,
+        "  runs:      {} in configuration group `{}`",
+        plan.runs.len(),
+        plan.config_group
+    );
+    for run in &plan.runs {
+        let id = run.run_id.map(|id| format!(" R{id}")).unwrap_or_default();
+        let statuses: Vec<String> = run
+            .by_status
+            .iter()
+            .map(|(name, count)| format!("{count} {}", name.to_lowercase()))
+            .collect();
+        let statuses = if statuses.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", statuses.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "    - {}{id}: {}, {}{statuses}",
+            run.config,
+            plural(run.cases, "case"),
+            plural(run.results_uploaded, "result")
+        );
+        if let Some(url) = &run.url {
+            let _ = writeln!(out, "      {url}");
+        }
+    }
 }
 
 /// Writes a plan for `--dry-run`.
@@ -214,6 +265,33 @@ pub fn print_plan(plan: &SyncPlan, summary: &Summary, format: OutputFormat) {
                 PlannedRun::ByName { name, .. } => {
                     let _ = writeln!(out, "run: the open run `{name}`, created when missing");
                 }
+                PlannedRun::Plan {
+                    name,
+                    reset,
+                    config_group,
+                    runs,
+                    ..
+                } => {
+                    let which = if *reset {
+                        format!("a new test plan `{name}`")
+                    } else {
+                        format!("the open test plan `{name}`, created when missing")
+                    };
+                    let _ = writeln!(
+                        out,
+                        "run: {which}, with one run per configuration of group `{config_group}`:"
+                    );
+                    for (index, run) in runs.iter().enumerate() {
+                        let results = plan.results.iter().filter(|r| r.run == index).count();
+                        let _ = writeln!(
+                            out,
+                            "  {}: {}, {}",
+                            run.config,
+                            plural(run.cases.len(), "case"),
+                            plural(results, "result")
+                        );
+                    }
+                }
             }
             let existing = plan
                 .run_cases
@@ -229,7 +307,12 @@ pub fn print_plan(plan: &SyncPlan, summary: &Summary, format: OutputFormat) {
             );
             write_attachments(&mut out, plan);
             if plan.close_run {
-                let _ = writeln!(out, "then close the run");
+                let closed = if matches!(plan.run, PlannedRun::Plan { .. }) {
+                    "the test plan"
+                } else {
+                    "the run"
+                };
+                let _ = writeln!(out, "then close {closed}");
             }
             let _ = writeln!(out);
             out.push_str(&summary_text(summary, &Vec::new()));

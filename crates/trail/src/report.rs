@@ -7,7 +7,8 @@ use anyhow::Context as _;
 use trail_reports::TestResult;
 use trail_sync::{
     AttachmentOptions, CaseUpdates, CommentOptions, JournalStore, NoReporter, ProjectRef,
-    RunOptions, RunTarget, SectionRef, Summary, SyncError, SyncOptions, UploadMode, upload_with,
+    ProjectsAsPlan, RunOptions, RunTarget, SectionRef, Summary, SyncError, SyncOptions, UploadMode,
+    upload_with,
 };
 
 use crate::cli::{ReportArgs, ResumeArgs, UpdateCasesArg};
@@ -201,6 +202,17 @@ fn sync_options(args: &ReportArgs, file: &FileConfig) -> anyhow::Result<SyncOpti
             .filter(|email| !email.is_empty())
             .collect(),
     };
+    if args.projects_as_plan {
+        let config_group = args.config_group.trim();
+        if config_group.is_empty() {
+            anyhow::bail!(
+                "invalid --config-group: the name is empty\nhint: pass a name such as `Browser`"
+            );
+        }
+        options.projects_as_plan = Some(ProjectsAsPlan {
+            config_group: config_group.to_owned(),
+        });
+    }
     options.spool_dir = Some(spool_dir(args.spool.as_ref(), file));
     Ok(options)
 }
