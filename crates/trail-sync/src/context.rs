@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use testrail_api::Client;
 use testrail_api::models::{
-    Case, CaseField, CaseFilter, CaseType, Priority, Project, ResultField, Section, Status,
+    Case, CaseField, CaseFilter, CaseType, Priority, Project, ResultField, Run, Section, Status,
     Template,
 };
 
@@ -42,8 +42,12 @@ pub struct Context {
     pub result_fields: Vec<ResultField>,
     /// Ids that the run options name by text.
     pub run_ids: RunIds,
-    /// False when the suite's sections and cases were not read, so case
-    /// ids named by tests are trusted until TestRail rejects them.
+    /// Open runs of the project in the suite, read beside the suite when
+    /// the run is found by name.
+    pub open_runs: Option<Vec<Run>>,
+    /// False when the suite's sections, cases and case fields were not
+    /// read, so case ids named by tests are trusted until TestRail rejects
+    /// them.
     pub cases_loaded: bool,
 }
 
@@ -82,10 +86,17 @@ impl Context {
         cache: &MetadataCache,
         read_cases: bool,
     ) -> Result<Context, SyncError> {
-        let project = resolve_project(client, cache, &options.project).await?;
-        let suite_id = resolve_suite(client, cache, &project, options.suite_id).await?;
-
-        let (statuses, case_fields, sections, cases) = tokio::try_join!(
+        // Statuses and case fields do not depend on the project, so they are
+        // read while the project and suite are resolved.
+        let ((project, suite_id, open_runs), statuses, case_fields) = tokio::try_join!(
+            async {
+                let project = resolve_project(client, cache, &options.project).await?;
+                let (suite_id, open_runs) = tokio::try_join!(
+                    resolve_suite(client, cache, &project, options.suite_id),
+                    prefetch_open_runs(client, &project, options),
+                )?;
+                Ok::<_, SyncError>((project, suite_id, open_runs))
+            },
             async {
                 cache
                     .get_or_fetch("get_statuses", client.get_statuses())
@@ -93,34 +104,38 @@ impl Context {
                     .map_err(|e| SyncError::api("reading statuses", e))
             },
             async {
+                if !read_cases {
+                    return Ok(Vec::new());
+                }
                 cache
                     .get_or_fetch("get_case_fields", client.get_case_fields())
                     .await
                     .map_err(|e| SyncError::api("reading case fields", e))
             },
-            async {
-                if !read_cases {
-                    return Ok(Vec::new());
-                }
-                client
-                    .get_sections(project.id, Some(suite_id))
-                    .await
-                    .map_err(|e| SyncError::api("reading sections", e))
-            },
-            async {
-                if !read_cases {
-                    return Ok(Vec::new());
-                }
-                let filter = CaseFilter {
-                    suite_id: Some(suite_id),
-                    ..CaseFilter::default()
-                };
-                client
-                    .get_cases(project.id, &filter)
-                    .await
-                    .map_err(|e| SyncError::api("reading cases", e))
-            },
         )?;
+
+        let (sections, cases) = if read_cases {
+            let filter = CaseFilter {
+                suite_id: Some(suite_id),
+                ..CaseFilter::default()
+            };
+            tokio::try_join!(
+                async {
+                    client
+                        .get_sections(project.id, Some(suite_id))
+                        .await
+                        .map_err(|e| SyncError::api("reading sections", e))
+                },
+                async {
+                    client
+                        .get_cases(project.id, &filter)
+                        .await
+                        .map_err(|e| SyncError::api("reading cases", e))
+                },
+            )?
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let case_fields = case_fields
             .into_iter()
             .filter(|field| field_applies(field, project.id))
@@ -151,6 +166,7 @@ impl Context {
             result_fields,
             run_ids,
             cases_loaded: read_cases,
+            open_runs,
         })
     }
 
@@ -293,6 +309,28 @@ async fn user_id(client: &Client, email: &str, setting: &str) -> Result<u64, Syn
         }
         Err(error) => Err(SyncError::api(format!("looking up user `{email}`"), error)),
     }
+}
+
+/// Reads the project's open runs when the run is found by name; the
+/// executor filters them by suite and name.
+async fn prefetch_open_runs(
+    client: &Client,
+    project: &Project,
+    options: &SyncOptions,
+) -> Result<Option<Vec<Run>>, SyncError> {
+    let by_name = matches!(options.run, crate::options::RunTarget::Name(_));
+    if !by_name || options.run_options.reset || options.projects_as_plan.is_some() {
+        return Ok(None);
+    }
+    let filter = testrail_api::models::RunFilter {
+        is_completed: Some(false),
+        ..Default::default()
+    };
+    let runs = client
+        .get_runs(project.id, &filter)
+        .await
+        .map_err(|e| SyncError::api("reading open runs", e))?;
+    Ok(Some(runs))
 }
 
 fn field_applies(field: &CaseField, project_id: u64) -> bool {

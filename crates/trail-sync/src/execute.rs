@@ -57,6 +57,7 @@ pub struct Executor<'a> {
     options: ExecuteOptions,
     reporter: &'a dyn Reporter,
     races: races::RaceState,
+    open_runs: Mutex<Option<Vec<testrail_api::models::Run>>>,
 }
 
 impl<'a> Executor<'a> {
@@ -75,7 +76,16 @@ impl<'a> Executor<'a> {
             options,
             reporter,
             races: races::RaceState::default(),
+            open_runs: Mutex::new(None),
         }
+    }
+
+    /// Hands over the project's open runs, read while the plan was built,
+    /// so the first lookup of the run by name costs no request. Later
+    /// lookups, which settle races, always read TestRail again.
+    pub fn with_open_runs(self, runs: Option<Vec<testrail_api::models::Run>>) -> Executor<'a> {
+        *self.open_runs.lock().expect("open runs lock") = runs;
+        self
     }
 
     /// Executes every remaining step and returns the final journal.
@@ -536,11 +546,15 @@ impl<'a> Executor<'a> {
             suite_id: Some(suite_id),
             ..Default::default()
         };
-        let runs = self
-            .client
-            .get_runs(project_id, &filter)
-            .await
-            .map_err(|e| SyncError::api("reading open runs", e))?;
+        let prefetched = self.open_runs.lock().expect("open runs lock").take();
+        let runs = match prefetched {
+            Some(runs) => runs,
+            None => self
+                .client
+                .get_runs(project_id, &filter)
+                .await
+                .map_err(|e| SyncError::api("reading open runs", e))?,
+        };
         let found = runs
             .iter()
             .filter(|r| {

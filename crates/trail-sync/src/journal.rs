@@ -227,11 +227,7 @@ impl JournalStore {
     /// Writes the plan of a new journal and its empty progress.
     pub fn create(&self, journal: &Journal) -> Result<(), SyncError> {
         let path = self.plan_path_for(&journal.fingerprint);
-        let bytes = serde_json::to_vec(&journal.plan).map_err(|e| SyncError::Journal {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        write_atomically(&self.dir, &path, &bytes)?;
+        write_json_atomically(&self.dir, &path, &journal.plan)?;
         self.save(journal)
     }
 
@@ -256,13 +252,22 @@ impl JournalStore {
     }
 
     /// Writes the progress of a journal atomically.
+    ///
+    /// The progress file is renamed into place but not synced: a killed
+    /// process loses nothing, because the data is already in the operating
+    /// system's cache, and syncing after every batch would serialize the
+    /// batches behind the disk. The plan file, written once, is synced.
+    // NOTE: a machine that loses power part way can lose the last progress
+    // updates; the resumed upload then checks those results against
+    // TestRail like any unanswered request, so nothing is posted twice
+    // unless the lost update was an in-flight mark.
     pub fn save(&self, journal: &Journal) -> Result<(), SyncError> {
         let path = self.path_for(&journal.fingerprint);
         let bytes = serde_json::to_vec(journal).map_err(|e| SyncError::Journal {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        write_atomically(&self.dir, &path, &bytes)
+        replace_file(&self.dir, &path, &bytes)
     }
 
     /// Removes the journal of a finished upload.
@@ -294,16 +299,37 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, SyncError> {
     }
 }
 
+/// Writes `value` as JSON atomically and synced, serializing straight into
+/// the file so that a large plan is never held twice in memory.
+pub(crate) fn write_json_atomically<T: serde::Serialize>(
+    dir: &Path,
+    path: &Path,
+    value: &T,
+) -> Result<(), SyncError> {
+    let fail = |message: String| SyncError::Journal {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(e.to_string()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut writer, value).map_err(|e| fail(e.to_string()))?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| fail(e.error().to_string()))?;
+    file.as_file().sync_all().map_err(|e| fail(e.to_string()))?;
+    file.persist(path).map_err(|e| fail(e.error.to_string()))?;
+    Ok(())
+}
+
 /// Writes a file so that readers see the old or the new content, never a
-/// mix: a temporary file in the same folder is written, synced and renamed.
-pub(crate) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), SyncError> {
+/// mix: a temporary file in the same folder is written and renamed.
+fn replace_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), SyncError> {
     let fail = |e: std::io::Error| SyncError::Journal {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     file.write_all(bytes).map_err(fail)?;
-    file.as_file().sync_all().map_err(fail)?;
     file.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }

@@ -192,6 +192,9 @@ pub struct SyncOptions {
     /// to one run; `None` keeps one run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projects_as_plan: Option<ProjectsAsPlan>,
+    /// Requests the executor keeps in flight at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
 }
 
 /// Settings of an upload to a test plan with one run per Playwright project.
@@ -238,8 +241,17 @@ impl SyncOptions {
             run_options: RunOptions::default(),
             result_fields: Vec::new(),
             projects_as_plan: None,
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
+}
+
+/// Requests in flight at once unless set: enough to hide a round trip of
+/// tens of milliseconds behind the others without crowding the server.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+fn default_concurrency() -> usize {
+    DEFAULT_CONCURRENCY
 }
 
 #[cfg(test)]

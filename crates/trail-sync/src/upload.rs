@@ -105,7 +105,7 @@ pub async fn upload_in(
     };
     let execute_options = ExecuteOptions {
         batch_size: options.batch_size,
-        concurrency: 4,
+        concurrency: options.concurrency,
     };
 
     if let Some(store) = &store
@@ -190,6 +190,7 @@ pub async fn upload_in(
     }
     let started = Instant::now();
     let journal = Executor::new(client, store.as_ref(), journal, execute_options, reporter)
+        .with_open_runs(context.open_runs.take())
         .run()
         .await?;
     timings.execute_ms = elapsed_ms(started);
@@ -238,7 +239,7 @@ pub async fn resume(
         });
         let execute_options = ExecuteOptions {
             batch_size: options.batch_size,
-            concurrency: 4,
+            concurrency: options.concurrency,
         };
         let journal = Executor::new(client, Some(store), journal, execute_options, reporter)
             .run()

@@ -37,6 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Upload report files into a TestRail run.
     Report(Box<ReportArgs>),
+    /// Read report files and print their tests by outcome, without TestRail.
+    Check(CheckArgs),
     /// Finish uploads that were interrupted, from the journal in the spool.
     Resume(ResumeArgs),
     /// Start the built-in emulator, upload the sample reports and show the run.
@@ -93,6 +95,10 @@ pub struct ConnectionArgs {
     /// Seconds to wait for one response.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: u64,
 
     /// Retries of one request after transport errors, timeouts, 429 and 5xx.
     #[arg(long, default_value_t = 5, value_name = "N")]
@@ -288,6 +294,18 @@ pub enum UpdateCasesArg {
     Never,
     /// Send the managed fields that differ.
     Changed,
+}
+
+/// `trail check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Report files to read.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 /// `trail resume`.

@@ -127,6 +127,7 @@ pub fn client(args: &ConnectionArgs, file: &FileConfig) -> anyhow::Result<Client
     if let Some(timeout) = args.timeout {
         config.timeout = std::time::Duration::from_secs(timeout);
     }
+    config.max_concurrency = args.concurrency as usize;
     config.retry.max_retries = args.max_retries;
     config.retry.total_budget = std::time::Duration::from_secs(args.retry_budget);
     config.breaker.open_duration = std::time::Duration::from_secs(args.breaker_pause);

@@ -1,5 +1,6 @@
 //! The `trail` command: upload automated test results into TestRail.
 
+mod check;
 mod cli;
 mod config;
 mod demo;
@@ -46,6 +47,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let progress = !cli.no_progress && !cli.quiet && cli.verbose == 0;
     match cli.command {
         Command::Report(args) => report::report(*args, file()?, progress).await,
+        Command::Check(args) => Ok(check::check(args)),
         Command::Resume(args) => report::resume(args, file()?).await,
         Command::Demo(args) => demo::demo(args).await,
         Command::Submit(args) => parallel::submit(*args, file()?).await,

@@ -140,7 +140,17 @@ pub fn read_reports(files: &[PathBuf]) -> (Vec<TestResult>, ReportErrors) {
 }
 
 fn read_one(path: &Path) -> Result<Vec<TestResult>, trail_reports::ReadError> {
-    trail_reports::read_report(path)?.collect()
+    let mut results = Vec::new();
+    for result in trail_reports::read_report(path)? {
+        let mut result = result?;
+        // Captured output is not uploaded, and it can be the largest part
+        // of a result, so it is dropped as soon as the result is read.
+        result.stdout = None;
+        result.stderr = None;
+        results.push(result);
+    }
+    results.shrink_to_fit();
+    Ok(results)
 }
 
 fn sync_options(args: &ReportArgs, file: &FileConfig) -> anyhow::Result<SyncOptions> {
@@ -167,6 +177,7 @@ fn sync_options(args: &ReportArgs, file: &FileConfig) -> anyhow::Result<SyncOpti
     options.create_cases = !args.no_create;
     options.close_run = args.close_run;
     options.batch_size = args.batch_size as usize;
+    options.concurrency = args.connection.concurrency as usize;
     options.status_overrides = args.statuses.clone();
     let executed_by = args
         .executed_by

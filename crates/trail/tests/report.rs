@@ -459,3 +459,56 @@ async fn unknown_case_id_is_rejected_and_others_upload() {
     let tests = client.get_tests(run_id, None).await.unwrap();
     assert_eq!(tests.len(), 1, "the run holds only the known case");
 }
+
+#[test]
+fn check_counts_every_corpus_file() {
+    let corpus = corpus_dir();
+    let mut files = Vec::new();
+    for folder in [
+        "junit",
+        "playwright-json",
+        "cucumber-json",
+        "robot",
+        "libtest-json",
+    ] {
+        for entry in std::fs::read_dir(corpus.join(folder)).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    files.sort();
+    let output = Command::cargo_bin("trail")
+        .unwrap()
+        .env_clear()
+        .arg("check")
+        .args(&files)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let checked: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(checked.len(), files.len());
+    for file in &checked {
+        assert!(file["error"].is_null(), "{file}");
+        assert!(file["tests"].as_u64().unwrap() > 0, "{file}");
+    }
+}
+
+#[test]
+fn check_sample_counts_outcomes() {
+    let output = Command::cargo_bin("trail")
+        .unwrap()
+        .env_clear()
+        .args(["check", SAMPLE])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("9 tests"), "{stdout}");
+    assert!(stdout.contains("2 failed"), "{stdout}");
+    assert!(stdout.contains("1 error"), "{stdout}");
+    assert!(stdout.contains("1 skipped"), "{stdout}");
+}
