@@ -29,21 +29,35 @@
 //!
 //! # Example
 //!
-//! ```no_run
-//! use testrail_api::{Client, ClientConfig, CaseFilter};
-//! use testrail_api::models::NewResult;
+//! This example runs against the TestRail emulator of this workspace, which
+//! serves the same API on `127.0.0.1`; point the host at a real instance to
+//! use it there.
 //!
-//! # async fn run() -> Result<(), testrail_api::Error> {
-//! let config = ClientConfig::new("https://example.testrail.io", "qa@example.com", "api-key")?;
+//! ```
+//! use testrail_api::{Client, ClientConfig, CaseFilter};
+//! use testrail_api::models::{NewResult, NewRun, NewSection};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emulator = testrail_emulator::Emulator::start(Default::default()).await?;
+//! # let host = emulator.url();
+//! let config = ClientConfig::new(&host, "admin@example.com", "secret")?;
 //! let client = Client::new(config)?;
 //!
-//! let cases = client.get_cases(1, &CaseFilter::suite(2)).await?;
+//! let section = client.add_section(1, &NewSection::new("Checkout")).await?;
+//! let mut fields = serde_json::Map::new();
+//! fields.insert("title".into(), "pays with a saved card".into());
+//! let case = client.add_case(section.id, &fields).await?;
+//!
+//! let run = client.add_run(1, &NewRun::new("Nightly").cases(vec![case.id])).await?;
+//! let cases = client.get_cases(1, &CaseFilter::default()).await?;
 //! let results: Vec<NewResult> = cases
 //!     .iter()
 //!     .map(|case| NewResult::new(case.id, 1).elapsed("3s"))
 //!     .collect();
-//! let posted = client.add_results_for_cases(42, &results).await?;
-//! println!("posted {} results", posted.len());
+//! let posted = client.add_results_for_cases(run.id, &results).await?;
+//! assert_eq!(posted.len(), 1);
+//! # emulator.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```

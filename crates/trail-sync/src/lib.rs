@@ -7,17 +7,27 @@
 //! no request sent), and [`Executor`] (send the plan). [`upload`] runs all
 //! three.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! The example uploads a JUnit report to the TestRail emulator of this
+//! workspace; the same code works against a real instance.
+//!
+//! ```
 //! use testrail_api::{Client, ClientConfig};
 //! use trail_sync::{ProjectRef, RunTarget, SyncOptions, NoReporter, upload};
 //!
-//! let client = Client::new(ClientConfig::new("http://127.0.0.1:8080/", "admin@example.com", "secret")?)?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emulator = testrail_emulator::Emulator::start(Default::default()).await?;
+//! # let folder = tempfile::tempdir()?;
+//! # let report = folder.path().join("junit.xml");
+//! # std::fs::write(&report, r#"<testsuite name="auth"><testcase classname="auth" name="logs in"/></testsuite>"#)?;
+//! let client = Client::new(ClientConfig::new(&emulator.url(), "admin@example.com", "secret")?)?;
 //! let results: Vec<trail_reports::TestResult> =
-//!     trail_reports::read_report("junit.xml".as_ref())?.collect::<Result<_, _>>()?;
+//!     trail_reports::read_report(&report)?.collect::<Result<_, _>>()?;
 //! let options = SyncOptions::new(ProjectRef::Name("Demo".into()), RunTarget::Name("Nightly".into()));
 //! let summary = upload(&client, &results, &options, "inputs-hash", &NoReporter).await?;
+//! assert_eq!(summary.results_uploaded, 1);
 //! println!("{} results uploaded to {:?}", summary.results_uploaded, summary.run_url);
+//! # emulator.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```
