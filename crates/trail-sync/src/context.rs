@@ -1,4 +1,4 @@
-//! What trail reads from TestRail before it plans an upload.
+//! The state trail reads from TestRail before it plans an upload.
 
 use std::collections::HashMap;
 

@@ -14,9 +14,9 @@ pub enum SyncError {
     Config {
         /// Flag, variable or field name.
         setting: String,
-        /// What is wrong with it.
+        /// Description of the problem.
         message: String,
-        /// What to do instead.
+        /// Advice on what to do instead.
         hint: String,
     },
     /// A report could not be read.
@@ -25,7 +25,7 @@ pub enum SyncError {
     /// TestRail rejected a request or could not be reached.
     #[error("{context}: {source}")]
     Api {
-        /// What trail was doing.
+        /// Step of the upload that failed.
         context: String,
         /// The client error, which names the API method and status.
         #[source]
@@ -42,7 +42,7 @@ pub enum SyncError {
     /// The upload stopped part way; what is done is journaled.
     #[error("{message}\nthe results are kept in `{}`; run `trail resume --spool {}` or rerun the same command to finish the upload", spool.display(), spool.display())]
     Interrupted {
-        /// Why it stopped.
+        /// Reason the upload stopped.
         message: String,
         /// Spool directory holding the journal.
         spool: PathBuf,

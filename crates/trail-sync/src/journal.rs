@@ -12,7 +12,7 @@ use crate::error::SyncError;
 use crate::plan::{PlannedRun, SyncPlan};
 use crate::summary::Rejected;
 
-/// Folder inside the spool directory that holds upload journals.
+/// Folder inside the spool directory that contains upload journals.
 const UPLOADS_DIR: &str = "uploads";
 
 /// A plan and the progress of its execution.
@@ -167,7 +167,7 @@ impl PlanProgress {
     }
 }
 
-/// Where journals live and how they are written.
+/// Store of upload journals in a spool directory.
 #[derive(Debug, Clone)]
 pub struct JournalStore {
     dir: PathBuf,
@@ -258,9 +258,9 @@ impl JournalStore {
     /// system's cache, and syncing after every batch would serialize the
     /// batches behind the disk. The plan file, written once, is synced.
     // NOTE: a machine that loses power part way can lose the last progress
-    // updates; the resumed upload then checks those results against
-    // TestRail like any unanswered request, so nothing is posted twice
-    // unless the lost update was an in-flight mark.
+    // updates. The resumed upload checks such results against TestRail like
+    // any unanswered request, so a result is posted twice only when the lost
+    // update was the mark written just before its batch was sent.
     pub fn save(&self, journal: &Journal) -> Result<(), SyncError> {
         let path = self.path_for(&journal.fingerprint);
         let bytes = serde_json::to_vec(journal).map_err(|e| SyncError::Journal {

@@ -1,4 +1,4 @@
-//! What an upload should do: target project, section, run and policies.
+//! Settings of an upload: target project, section, run and policies.
 
 use std::path::PathBuf;
 

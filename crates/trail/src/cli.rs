@@ -88,7 +88,7 @@ pub struct ConnectionArgs {
     pub insecure: bool,
 
     /// Requests per minute trail allows itself; off unless set or until
-    /// TestRail answers 429.
+    /// TestRail returns 429.
     #[arg(long, env = "TRAIL_RATE_LIMIT", value_name = "N")]
     pub rate_limit: Option<u32>,
 
@@ -315,7 +315,7 @@ pub struct ResumeArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 
-    /// Spool directory that holds the journals.
+    /// Spool directory that contains the journals.
     #[arg(long, env = "TRAIL_SPOOL", value_name = "DIR")]
     pub spool: Option<PathBuf>,
 

@@ -1,11 +1,12 @@
 //! Request counts of `trail report` in its main scenarios, read from the
 //! emulator's request log.
 //!
-//! The fewest requests the API allows for an upload are the pages needed to
-//! resolve the project and the cases, one `add_run`, one
-//! `add_results_for_cases` per batch (250 results by default) and one request
-//! per created section and case. Each test states that minimum per method and
-//! marks with a NOTE every method where trail sends more today.
+//! The minimum number of requests for an upload is the pages needed to
+//! resolve the project, its suite, the statuses and the run, one `add_run`,
+//! one `add_results_for_cases` per batch (250 results by default) and one
+//! request per created section and case; cases are read only when some test
+//! does not name its case by id. Each test states the count per method and
+//! marks with a NOTE every method where trail sends more than that minimum.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
