@@ -119,6 +119,11 @@ impl<'a> Executor<'a> {
         self.create_cases().await?;
         self.resolve_case_duplicates().await?;
         self.update_cases().await?;
+        // A plan that matched no case has nothing to put in a run, so no
+        // run is created or touched.
+        if self.with_journal(|j| j.plan.run_cases.is_empty() && j.plan.results.is_empty()) {
+            return Ok(());
+        }
         self.prepare_run().await?;
         self.upload_results().await?;
         self.repair_dropped_cases().await?;
@@ -758,6 +763,7 @@ impl<'a> Executor<'a> {
     }
 
     async fn upload_results(&self) -> Result<(), SyncError> {
+        self.record_result_floors().await?;
         let in_flight: Vec<usize> = self.with_journal(|j| {
             (0..j.results_done.len())
                 .filter(|i| j.results_in_flight[*i] && !j.results_done[*i])
@@ -828,6 +834,46 @@ impl<'a> Executor<'a> {
 
     /// Groups planned result indices by the run that receives them, keeping
     /// their order within each run.
+    /// Records, for each run this upload posts to and has no floor for yet,
+    /// the id of its newest result; a run this upload created starts at 0
+    /// without a request.
+    async fn record_result_floors(&self) -> Result<(), SyncError> {
+        let all: Vec<usize> = self.with_journal(|j| (0..j.results_done.len()).collect());
+        let created = self.with_journal(|j| j.run_created.then_some(j.run_id).flatten());
+        for run_id in self.group_by_run(&all).into_keys() {
+            if self.with_journal(|j| j.result_floors.contains_key(&run_id)) {
+                continue;
+            }
+            let floor = if created == Some(run_id) {
+                0
+            } else {
+                self.newest_result_id(run_id).await?
+            };
+            self.with_journal(|j| j.result_floors.insert(run_id, floor));
+        }
+        self.save()
+    }
+
+    async fn newest_result_id(&self, run_id: u64) -> Result<u64, SyncError> {
+        let page = self
+            .client
+            .get_json(&format!("get_results_for_run/{run_id}&limit=1"))
+            .await
+            .map_err(|e| SyncError::api(format!("reading the newest result of run {run_id}"), e))?;
+        let results = match &page {
+            Value::Array(results) => results.as_slice(),
+            _ => page["results"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+        };
+        Ok(results
+            .iter()
+            .filter_map(|r| r["id"].as_u64())
+            .max()
+            .unwrap_or(0))
+    }
+
     fn group_by_run(&self, indices: &[usize]) -> BTreeMap<u64, Vec<usize>> {
         let mut groups: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
         for index in indices {
@@ -963,12 +1009,16 @@ impl<'a> Executor<'a> {
             .await
             .map_err(|e| SyncError::api(format!("reading results of run {run_id}"), e))?;
 
+        let floor = self.with_journal(|j| j.result_floors.get(&run_id).copied());
         let mut stored: HashMap<(u64, u64), Vec<Option<String>>> = HashMap::new();
         for result in results {
-            if result
-                .created_on
-                .is_some_and(|t| t < started_at - CLOCK_SKEW_SECS)
-            {
+            let older = match floor {
+                Some(floor) => result.id <= floor,
+                None => result
+                    .created_on
+                    .is_some_and(|t| t < started_at - CLOCK_SKEW_SECS),
+            };
+            if older {
                 continue;
             }
             let (Some(case_id), Some(status_id)) =

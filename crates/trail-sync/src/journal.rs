@@ -72,6 +72,11 @@ pub struct Journal {
     /// Progress of an upload to a test plan; empty for other uploads.
     #[serde(default)]
     pub test_plan: PlanProgress,
+    /// Per run: the id of the newest result it held before this upload
+    /// sent any, so results of earlier uploads are never taken for ones an
+    /// unanswered request of this upload stored. Result ids only grow.
+    #[serde(default)]
+    pub result_floors: BTreeMap<u64, u64>,
 }
 
 /// How far an upload to a test plan got: the ids it found or created.
@@ -140,6 +145,7 @@ impl Journal {
             attachments_uploaded: 0,
             rejected_writes: Vec::new(),
             test_plan: PlanProgress::new(&plan),
+            result_floors: BTreeMap::new(),
             plan,
             resumed: false,
         }

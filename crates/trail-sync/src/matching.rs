@@ -70,24 +70,37 @@ pub fn ids_in_text(text: &str) -> Vec<u64> {
 /// Returns the title for a new case: the test name without case ids and
 /// `@tags`, with runs of whitespace collapsed, cut to TestRail's limit.
 pub fn clean_title(name: &str) -> String {
+    let spans = case_token_spans(name);
     let mut kept = String::with_capacity(name.len());
     let mut last = 0;
-    for (start, end) in case_token_spans(name) {
-        kept.push_str(&name[last..start]);
-        last = end;
+    for (start, end) in &spans {
+        kept.push_str(&name[last..*start]);
+        last = *end;
     }
     kept.push_str(&name[last..]);
 
-    let words: Vec<&str> = kept
-        .split_whitespace()
+    let words: Vec<&str> = kept.split_whitespace().collect();
+    let tags = words.iter().filter(|word| is_tag_word(word)).count();
+    let mut title = words
+        .iter()
         .filter(|word| !is_tag_word(word))
-        .map(|word| word.trim_matches(|c| c == '[' || c == ']'))
+        .map(|word| {
+            if spans.is_empty() {
+                word
+            } else {
+                word.trim_matches(|c| c == '[' || c == ']')
+            }
+        })
         .filter(|word| !word.is_empty())
-        .collect();
-    let mut title = words.join(" ");
-    title = title
-        .trim_matches(|c: char| c == '_' || c == '-' || c == ':' || c == ' ' || c == '›')
-        .to_owned();
+        .collect::<Vec<&str>>()
+        .join(" ");
+    // Separators left over from a removed id or tag, as in `C12_login` or
+    // `@smoke - Login`, go; names such as `__init__` keep theirs.
+    if !spans.is_empty() || tags > 0 {
+        title = title
+            .trim_matches(|c: char| c == '_' || c == '-' || c == ':' || c == ' ' || c == '›')
+            .to_owned();
+    }
     if title.is_empty() {
         title = name.trim().to_owned();
     }
@@ -237,6 +250,15 @@ mod tests {
             "Login exitoso"
         );
         assert_eq!(clean_title("   spaced    out   "), "spaced out");
+    }
+
+    #[test]
+    fn clean_title_keeps_underscores_of_plain_names() {
+        assert_eq!(
+            clean_title("__tests__\\main.test.js"),
+            "__tests__\\main.test.js"
+        );
+        assert_eq!(clean_title("test__init__"), "test__init__");
     }
 
     #[test]

@@ -746,16 +746,37 @@ impl<'a> Builder<'a> {
             return vec![CaseTarget::Existing(*id)];
         }
 
-        let mut section = self.root;
-        for name in &result.identity.suite_path {
-            let name = clean_title(name);
-            section = Some(self.section(section, &name));
-        }
+        let mut names: Vec<String> = result
+            .identity
+            .suite_path
+            .iter()
+            .map(|n| clean_title(n))
+            .collect();
         // A test outside every suite and root section still needs a section.
-        let section = match section {
-            Some(section) => section,
-            None => self.section(None, DEFAULT_SECTION),
-        };
+        if names.is_empty() && self.root.is_none() {
+            names.push(DEFAULT_SECTION.to_owned());
+        }
+        let mut section = self.root;
+        for name in &names {
+            if self.options.create_cases {
+                section = Some(self.section(section, name));
+                continue;
+            }
+            // Without case creation nothing is created, sections included.
+            match self.section_index.get(&(section, name.clone())) {
+                Some(found) => section = Some(*found),
+                None => {
+                    self.unmatched.push(Unmatched {
+                        test: test_label(result),
+                        reason: format!(
+                            "no section `{name}` holds a case with this title or automation id, and case creation is off (--no-create)"
+                        ),
+                    });
+                    return Vec::new();
+                }
+            }
+        }
+        let section = section.expect("a section path is never empty here");
         let title = clean_title(&result.identity.name);
         let normalized = normalized_title(&result.identity.name);
 

@@ -278,3 +278,37 @@ async fn rate_limit_causes_few_429s() {
     );
     assert!(stats["peak_memory_kib"].as_u64().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drops_right_after_an_upload_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.xml");
+    write_junit(&report, TESTS);
+    let emulator = emulator(EmulatorConfig::default()).await;
+
+    // The first upload stores one result per test. The second, seconds
+    // later and with dropped connections, posts the same statuses and
+    // comments to the same run: the earlier results must not be taken for
+    // the ones whose responses were lost.
+    upload_until_done(&emulator.url(), dir.path(), &report, &[]).await;
+    emulator.set_faults(FaultConfig {
+        random_seed: 31,
+        drop_rate: 0.3,
+        ..FaultConfig::default()
+    });
+    upload_until_done(&emulator.url(), dir.path(), &report, &[]).await;
+
+    let state = normalize(&emulator.state_json());
+    let results = &state.runs["Faulty"];
+    for (case, posted) in results {
+        if !posted.is_empty() {
+            assert_eq!(posted.len(), 2, "case {case} has one result per upload");
+        }
+    }
+    let log = emulator.request_log();
+    assert!(
+        log.iter().any(|r| r.path.contains("add_results_for_cases")
+            && r.fault.as_deref() == Some("dropped_after")),
+        "a result batch was stored and its response dropped"
+    );
+}

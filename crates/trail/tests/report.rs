@@ -184,6 +184,18 @@ async fn no_create_lists_unmatched_and_fails() {
             .unwrap()
             .is_empty()
     );
+    assert!(
+        client.get_sections(1, None).await.unwrap().is_empty(),
+        "no section is created"
+    );
+    assert!(
+        client
+            .get_runs(1, &Default::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "no empty run is created"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
