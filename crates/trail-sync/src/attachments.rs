@@ -140,7 +140,7 @@ fn report_dir(report: &Path) -> PathBuf {
 
 fn too_large(file_name: &str, test: &str, size: u64, max: u64) -> String {
     format!(
-        "attachment `{file_name}` of `{test}` is {:.1} MB, over the {:.1} MB limit, so it is not uploaded (raise --attachment-max-mb to upload it)",
+        "attachment `{file_name}` of `{test}` is {:.1} MiB, over the {:.1} MiB limit, so it is not uploaded (raise --attachment-max-mb to upload it)",
         size as f64 / 1_048_576.0,
         max as f64 / 1_048_576.0
     )

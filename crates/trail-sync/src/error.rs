@@ -39,6 +39,15 @@ pub enum SyncError {
         /// What failed.
         message: String,
     },
+    /// A journaled upload failed again when resumed, for a reason a retry
+    /// cannot fix.
+    #[error("cannot resume the upload journaled in `{}`: {source}\nhint: fix the cause and run `trail resume` again, or delete that file and its `.plan` file to discard the upload", path.display())]
+    Unresumable {
+        /// Progress file of the journal.
+        path: PathBuf,
+        /// Why it failed.
+        source: Box<SyncError>,
+    },
     /// The upload stopped part way; what is done is journaled.
     #[error("{message}\nthe results are kept in `{}`; run `trail resume --spool {}` or rerun the same command to finish the upload", spool.display(), spool.display())]
     Interrupted {

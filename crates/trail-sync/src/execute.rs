@@ -107,7 +107,22 @@ impl<'a> Executor<'a> {
                             spool: store.spool(),
                         })
                     }
-                    (_, error) => Err(error),
+                    (Some(store), error) => {
+                        // A failure that a retry cannot fix, before any result
+                        // went out, leaves nothing to resume: a rerun plans
+                        // afresh and finds what this one created. Keeping the
+                        // journal would make every resume fail the same way.
+                        let nothing_sent = self.with_journal(|j| {
+                            !j.results_done.iter().any(|done| *done)
+                                && !j.results_in_flight.iter().any(|sent| *sent)
+                        });
+                        if nothing_sent {
+                            let fingerprint = self.with_journal(|j| j.fingerprint.clone());
+                            store.remove(&fingerprint)?;
+                        }
+                        Err(error)
+                    }
+                    (None, error) => Err(error),
                 }
             }
         }
@@ -199,7 +214,7 @@ impl<'a> Executor<'a> {
                         break;
                     }
                     Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
-                        warn!(name = %planned.name, %error, "add_section may have been applied; checking");
+                        debug!(name = %planned.name, %error, "add_section may have been applied; checking");
                         self.reconcile_section(index).await?;
                         if self.with_journal(|j| j.sections[index].is_some()) {
                             break;
@@ -294,7 +309,7 @@ impl<'a> Executor<'a> {
                     break;
                 }
                 Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
-                    warn!(title = %planned.title, %error, "add_case may have been applied; checking");
+                    debug!(title = %planned.title, %error, "add_case may have been applied; checking");
                     self.reconcile_case(index).await?;
                     if self.with_journal(|j| j.cases[index].is_some()) {
                         break;
@@ -614,7 +629,7 @@ impl<'a> Executor<'a> {
                     break;
                 }
                 Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
-                    warn!(name, %error, "add_run may have been applied; checking");
+                    debug!(name, %error, "add_run may have been applied; checking");
                     self.reconcile_run().await?;
                     if self.with_journal(|j| j.run_id.is_some()) {
                         break;
@@ -911,7 +926,7 @@ impl<'a> Executor<'a> {
                 Ok(Vec::new())
             }
             Err(error) if error.maybe_applied() => {
-                warn!(run_id, results = batch.len(), %error, "add_results_for_cases may have been applied; checking");
+                debug!(run_id, results = batch.len(), %error, "add_results_for_cases may have been applied; checking");
                 Ok(batch)
             }
             Err(error) if error.status() == Some(413) && batch.len() > 1 => {

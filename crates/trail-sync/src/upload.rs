@@ -241,9 +241,17 @@ pub async fn resume(
             batch_size: options.batch_size,
             concurrency: options.concurrency,
         };
+        let path = store.path_for(&journal.fingerprint);
         let journal = Executor::new(client, Some(store), journal, execute_options, reporter)
             .run()
-            .await?;
+            .await
+            .map_err(|error| match error {
+                SyncError::Interrupted { .. } => error,
+                other => SyncError::Unresumable {
+                    path,
+                    source: Box::new(other),
+                },
+            })?;
         summaries.push(summary_of(&journal, &statuses));
     }
     Ok(summaries)

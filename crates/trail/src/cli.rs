@@ -36,6 +36,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Upload report files into a TestRail run.
+    #[command(after_help = exit::HELP)]
     Report(Box<ReportArgs>),
     /// Read report files and print their tests by outcome, without TestRail.
     Check(CheckArgs),
@@ -93,8 +94,8 @@ pub struct ConnectionArgs {
     pub rate_limit: Option<u32>,
 
     /// Seconds to wait for one response.
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout: Option<u64>,
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub timeout: u64,
 
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]

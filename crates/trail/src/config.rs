@@ -124,9 +124,7 @@ pub fn client(args: &ConnectionArgs, file: &FileConfig) -> anyhow::Result<Client
     if let Some(limit) = args.rate_limit.or(file.rate_limit) {
         config.rate_limit_per_minute = Some(limit);
     }
-    if let Some(timeout) = args.timeout {
-        config.timeout = std::time::Duration::from_secs(timeout);
-    }
+    config.timeout = std::time::Duration::from_secs(args.timeout);
     config.max_concurrency = args.concurrency as usize;
     config.retry.max_retries = args.max_retries;
     config.retry.total_budget = std::time::Duration::from_secs(args.retry_budget);

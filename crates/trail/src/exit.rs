@@ -13,6 +13,10 @@ pub const REJECTED: u8 = 4;
 /// TestRail could not be reached or kept failing; the upload can resume.
 pub const UNREACHABLE: u8 = 5;
 
+/// The user pressed Ctrl-C; the upload can resume. 128 plus SIGINT, as
+/// shells report it.
+pub const INTERRUPTED: u8 = 130;
+
 /// Help text that lists the exit codes.
 pub const HELP: &str = "\
 Exit codes:
@@ -21,4 +25,5 @@ Exit codes:
   2  invalid configuration: a flag, variable or config value
   3  a report file could not be read
   4  TestRail rejected a request the upload needs
-  5  TestRail unreachable or failing; rerun the command or `trail resume` to finish";
+  5  TestRail unreachable or failing; rerun the command or `trail resume` to finish
+  130  interrupted by Ctrl-C; rerun the command or `trail resume` to finish";

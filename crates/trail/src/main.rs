@@ -11,6 +11,7 @@ mod progress;
 mod report;
 mod stats;
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -46,9 +47,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let file = || config::load_file(cli.config.as_deref());
     let progress = !cli.no_progress && !cli.quiet && cli.verbose == 0;
     match cli.command {
-        Command::Report(args) => report::report(*args, file()?, progress).await,
+        Command::Report(args) => {
+            interruptible(report::report(*args, file()?, progress, cli.quiet)).await
+        }
         Command::Check(args) => Ok(check::check(args)),
-        Command::Resume(args) => report::resume(args, file()?).await,
+        Command::Resume(args) => interruptible(report::resume(args, file()?)).await,
         Command::Demo(args) => demo::demo(args).await,
         Command::Submit(args) => parallel::submit(*args, file()?).await,
         Command::Flush(args) => parallel::flush(*args, file()?).await,
@@ -68,6 +71,24 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// Runs an upload until it ends or the user presses Ctrl-C, and then says
+/// how to finish it.
+async fn interruptible(
+    upload: impl std::future::Future<Output = anyhow::Result<u8>>,
+) -> anyhow::Result<u8> {
+    tokio::select! {
+        outcome = upload => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!(
+                "interrupted: what was sent is journaled in the spool directory (`.trail` unless \
+                 --spool or TRAIL_SPOOL says otherwise); rerun the same command or run \
+                 `trail resume` to finish the upload"
+            );
+            Ok(exit::INTERRUPTED)
+        }
+    }
+}
+
 fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
@@ -77,9 +98,11 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, _) => "trace",
     };
     let filter = EnvFilter::try_from_env("TRAIL_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(ansi)
         .init();
 }

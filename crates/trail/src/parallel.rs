@@ -290,7 +290,7 @@ pub async fn submit(args: SubmitArgs, file: FileConfig) -> anyhow::Result<u8> {
         }
         return Ok(exit::SUCCESS);
     }
-    if let Err(error) = start_flusher(coordinator.spool(), &args.connection) {
+    if let Err(error) = start_flusher(&coordinator, &args.connection) {
         eprintln!(
             "warning: could not start the flusher: {error:#}\nhint: run `trail flush` or `trail finish` to upload the queued results"
         );
@@ -298,11 +298,13 @@ pub async fn submit(args: SubmitArgs, file: FileConfig) -> anyhow::Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-/// Starts `trail flush` in the background unless a live flusher holds the
-/// spool's lease. The child inherits the environment, so the API key stays
-/// in memory; a key given as a flag is handed over the same way.
-fn start_flusher(spool: &Spool, connection: &ConnectionArgs) -> anyhow::Result<()> {
-    let lease = LeaseFile::new(spool.root());
+/// Starts `trail flush` in the background unless a live flusher of the
+/// coordinator's session holds the spool's lease. A flusher left from an
+/// ended session does not count, and it stops once the new one takes the
+/// lease. The child inherits the environment, so the API key stays in
+/// memory; a key given as a flag is handed over the same way.
+fn start_flusher(coordinator: &Coordinator, connection: &ConnectionArgs) -> anyhow::Result<()> {
+    let spool = coordinator.spool();
     let owner = format!(
         "{:x}-{}",
         std::time::SystemTime::now()
@@ -312,7 +314,7 @@ fn start_flusher(spool: &Spool, connection: &ConnectionArgs) -> anyhow::Result<(
         std::process::id()
     );
     let log_path = spool.root().join("flusher.log");
-    lease.reserve(&owner, FlushSettings::default().lease_ttl, || {
+    coordinator.reserve_flusher(&owner, || {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -20,7 +20,12 @@ use crate::output::{self, ReportErrors};
 pub const DEFAULT_SPOOL: &str = ".trail";
 
 /// Runs `trail report` and returns the exit code.
-pub async fn report(args: ReportArgs, file: FileConfig, progress: bool) -> anyhow::Result<u8> {
+pub async fn report(
+    args: ReportArgs,
+    file: FileConfig,
+    progress: bool,
+    quiet: bool,
+) -> anyhow::Result<u8> {
     let read_started = std::time::Instant::now();
     let (results, report_errors) = read_reports(&args.files);
     let read_ms = u64::try_from(read_started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -62,7 +67,7 @@ pub async fn report(args: ReportArgs, file: FileConfig, progress: bool) -> anyho
     }
     summary.timings.read_ms = read_ms;
     write_stats_file(&args.connection, &client, &summary)?;
-    if !args.dry_run && args.format == crate::cli::OutputFormat::Text {
+    if !args.dry_run && !quiet && args.format == crate::cli::OutputFormat::Text {
         eprintln!("{}", crate::stats::cost_line(&client.stats(), &summary));
     }
 

@@ -693,7 +693,7 @@ async fn large_attachment_is_skipped() {
     let summary = summary_of(&report(&emulator, dir.path(), &file, &args).await);
     assert_eq!(summary["attachments_uploaded"], 2);
     let warnings = summary["warnings"].to_string();
-    assert!(warnings.contains("over the 1.0 MB limit"), "{warnings}");
+    assert!(warnings.contains("over the 1.0 MiB limit"), "{warnings}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -524,3 +524,42 @@ fn check_sample_counts_outcomes() {
     assert!(stdout.contains("1 error"), "{stdout}");
     assert!(stdout.contains("1 skipped"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_run_leaves_nothing_to_resume() {
+    let (emulator, client) = start().await;
+    let spool = tempfile::tempdir().unwrap();
+    let closed = client
+        .add_run(1, &testrail_api::models::NewRun::new("Closed"))
+        .await
+        .unwrap();
+    client.close_run(closed.id).await.unwrap();
+
+    let mut command = trail(&emulator, spool.path());
+    command.args([
+        "report",
+        SAMPLE,
+        "--project",
+        "Demo",
+        "--run-id",
+        &closed.id.to_string(),
+    ]);
+    let output = run(command).await;
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is closed"));
+
+    let mut command = trail(&emulator, spool.path());
+    command.arg("resume");
+    let output = run(command).await;
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to resume"));
+}

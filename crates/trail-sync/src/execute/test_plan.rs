@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Value, json};
 use testrail_api::models::{Plan, PlanEntry, Run};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use super::{CLOCK_SKEW_SECS, Executor, MAX_CREATE_ATTEMPTS, races};
 use crate::error::SyncError;
@@ -90,7 +90,7 @@ impl Executor<'_> {
                     break;
                 }
                 Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
-                    warn!(name, %error, "add_config_group may have been applied; checking");
+                    debug!(name, %error, "add_config_group may have been applied; checking");
                     if self.find_config_group(name).await? {
                         break;
                     }
@@ -143,7 +143,7 @@ impl Executor<'_> {
                         break;
                     }
                     Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
-                        warn!(name = %run.config, %error, "add_config may have been applied; checking");
+                        debug!(name = %run.config, %error, "add_config may have been applied; checking");
                         self.find_configs(target).await?;
                         if self.with_journal(|j| j.test_plan.config_ids[index].is_some()) {
                             break;
@@ -232,7 +232,7 @@ impl Executor<'_> {
                     break;
                 }
                 Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
-                    warn!(name = %target.name, %error, "add_plan may have been applied; checking");
+                    debug!(name = %target.name, %error, "add_plan may have been applied; checking");
                     if self.reconcile_plan().await? {
                         break;
                     }
@@ -365,7 +365,7 @@ impl Executor<'_> {
                     break;
                 }
                 Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
-                    warn!(plan_id, %error, "add_plan_entry may have been applied; checking");
+                    debug!(plan_id, %error, "add_plan_entry may have been applied; checking");
                     let recorded = self.record_entry_runs(&self.read_plan(plan_id).await?.entries);
                     if missing.iter().all(|i| recorded.contains(i)) {
                         created = recorded;
