@@ -135,3 +135,57 @@ async fn killed_upload_resumes_to_the_same_state() {
     assert_eq!(posted, expected_posted, "no result lost or duplicated");
     assert_eq!(state, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_says_how_to_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.xml");
+    write_junit(&report, 1_000);
+    let report = report.to_str().unwrap().to_owned();
+    let target = emulator(EmulatorConfig {
+        faults: FaultConfig {
+            latency_ms: 20,
+            ..FaultConfig::default()
+        },
+        ..EmulatorConfig::default()
+    })
+    .await;
+
+    let binary = assert_cmd::cargo::cargo_bin("trail");
+    let child = Command::new(binary)
+        .env_clear()
+        .env("TESTRAIL_HOST", target.url())
+        .env("TESTRAIL_USER", "admin@example.com")
+        .env("TESTRAIL_API_KEY", "secret")
+        .env("TRAIL_SPOOL", dir.path().join("spool"))
+        .current_dir(dir.path())
+        .args(report_args(&report))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "stderr: {stderr}");
+    assert!(stderr.contains("trail resume"), "{stderr}");
+
+    let mut command = trail(&target.url(), dir.path());
+    command.arg("resume");
+    let output = run(command).await;
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let state = normalize(&target.state_json());
+    let posted: usize = state.runs["Killed"].values().map(Vec::len).sum();
+    let skipped = (0..1_000).filter(|i| i % 13 == 0).count();
+    assert_eq!(posted, 1_000 - skipped, "every result is stored once");
+}
