@@ -7,7 +7,10 @@ use std::time::Duration;
 use testrail_api::models::RunFilter;
 use testrail_api::{Client, ClientConfig};
 use testrail_emulator::{Emulator, EmulatorConfig};
-use trail_sync::coord::{Coordinator, CoordinatorOptions, LeaseFile, SpooledResult};
+use trail_sync::coord::{
+    CoordError, Coordinator, CoordinatorOptions, FlushMode, FlushSettings, Flusher, LeaseFile,
+    Spool, SpooledResult,
+};
 use trail_sync::{ProjectRef, RunTarget, SyncOptions};
 
 fn options(run: &str, worker: &str) -> CoordinatorOptions {
@@ -107,4 +110,72 @@ fn invalid_result_is_not_queued() {
         .to_string();
     assert!(error.contains("purple"), "{error}");
     assert_eq!(coordinator.status().unwrap().queued_files, 0);
+}
+
+/// Returns the names of the runs and the number of results in each.
+async fn results_per_run(client: &Client) -> Vec<(String, usize)> {
+    let mut runs = Vec::new();
+    for run in client.get_runs(1, &RunFilter::default()).await.unwrap() {
+        let results = client.get_results_for_run(run.id).await.unwrap();
+        runs.push((run.name, results.len()));
+    }
+    runs.sort();
+    runs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_flusher_skips_next_session() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().to_path_buf();
+
+    let first = Coordinator::open(&spool, options("Session A", "w1")).unwrap();
+    first.submit_spooled(&[result(1, 0)]).unwrap();
+    let background = Flusher::new(
+        &Spool::open(&spool).unwrap(),
+        client(&emulator),
+        None,
+        FlushSettings::default(),
+    )
+    .unwrap();
+    let background = tokio::spawn(async move {
+        let idle_exit = Duration::from_secs(3600);
+        background.run(FlushMode::Background { idle_exit }).await
+    });
+    let first = first.with_client(client(&emulator));
+    let summary = first
+        .finish_within(false, Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert_eq!(summary.results_uploaded, 1);
+
+    let second = Coordinator::open(&spool, options("Session B", "w1"))
+        .unwrap()
+        .with_client(client(&emulator));
+    assert_ne!(second.config().session, first.config().session);
+    second
+        .submit_spooled(&[result(2, 0), result(2, 1)])
+        .unwrap();
+    let late = first.submit_spooled(&[result(1, 1)]).unwrap_err();
+    assert!(
+        matches!(late, CoordError::SessionEnded { .. }),
+        "a submit into the ended session was accepted: {late}"
+    );
+    let summary = second
+        .finish_within(false, Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert_eq!(summary.results_submitted, 2);
+    assert_eq!(summary.results_uploaded, 2);
+
+    let stopped = tokio::time::timeout(Duration::from_secs(120), background)
+        .await
+        .expect("the flusher of session A stops although its idle time is an hour")
+        .unwrap();
+    assert!(stopped.is_ok(), "{stopped:?}");
+    let runs = results_per_run(&client(&emulator)).await;
+    assert_eq!(
+        runs,
+        [("Session A".to_owned(), 1), ("Session B".to_owned(), 2)]
+    );
 }

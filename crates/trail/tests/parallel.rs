@@ -357,3 +357,107 @@ async fn shards_share_one_run() {
 async fn shards_share_one_run_with_latency() {
     shards_meet_in_one_run(50).await;
 }
+
+/// Pipes JSON result lines into `trail submit` for run `run_name`.
+fn submit_lines(url: &str, spool: &Path, run_name: &str, lines: &str) -> std::process::Output {
+    let mut child = trail(url, spool)
+        .args(["submit", "--project", "Demo", "--run-name", run_name])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Returns the titles of the cases that hold a result in run `run_id`,
+/// once per stored result.
+async fn result_titles(client: &Client, run_id: u64) -> Vec<String> {
+    let counts = results_by_case(client, run_id).await;
+    let mut titles = Vec::new();
+    for ((title, _), count) in counts {
+        titles.extend(std::iter::repeat_n(title, count));
+    }
+    titles.sort();
+    titles
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_session_uploads_with_its_own_options() {
+    let (emulator, client) = start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let url = emulator.url();
+
+    let mut junit = String::from("<testsuite name=\"J\">\n");
+    for index in 0..60 {
+        junit.push_str(&format!("<testcase classname=\"j\" name=\"c{index}\"/>\n"));
+    }
+    junit.push_str("</testsuite>\n");
+    let report = dir.path().join("session-c.xml");
+    std::fs::write(&report, junit).unwrap();
+
+    // Each session starts while the background flusher of the one before
+    // still waits for its idle exit.
+    let (first, second, third) = tokio::task::spawn_blocking({
+        let (url, spool) = (url.clone(), spool.clone());
+        move || {
+            let submitted = submit_lines(
+                &url,
+                &spool,
+                "Session A",
+                "{\"name\":\"a1\",\"suite\":\"S\",\"status\":\"passed\"}\n",
+            );
+            assert!(submitted.status.success(), "{submitted:?}");
+            let first =
+                run_json(trail(&url, &spool).args(["finish", "--close-run", "--format", "json"]));
+            let submitted = submit_lines(
+                &url,
+                &spool,
+                "Session B",
+                "{\"name\":\"b1\",\"suite\":\"S\",\"status\":\"failed\"}\n",
+            );
+            assert!(submitted.status.success(), "{submitted:?}");
+            let second = run_json(trail(&url, &spool).args(["finish", "--format", "json"]));
+            let submitted = trail(&url, &spool)
+                .args(["submit", "--project", "Demo", "--run-name", "Session C"])
+                .arg(&report)
+                .output()
+                .unwrap();
+            assert!(submitted.status.success(), "{submitted:?}");
+            let third = run_json(trail(&url, &spool).args(["finish", "--format", "json"]));
+            (first, second, third)
+        }
+    })
+    .await
+    .unwrap();
+
+    let runs = client.get_runs(1, &RunFilter::default()).await.unwrap();
+    let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "one run per session: {names:?}");
+    let run_a = runs.iter().find(|r| r.name == "Session A").expect("run A");
+    let run_b = runs.iter().find(|r| r.name == "Session B");
+    let run_b = run_b.unwrap_or_else(|| panic!("no run named Session B: {names:?}"));
+    assert_eq!(first["run_id"].as_u64(), Some(run_a.id));
+    assert_eq!(second["run_id"].as_u64(), Some(run_b.id));
+    assert!(run_a.is_completed, "finish --close-run closed run A");
+    assert!(!run_b.is_completed, "run B stays open");
+    assert_eq!(result_titles(&client, run_a.id).await, ["a1"]);
+    assert_eq!(result_titles(&client, run_b.id).await, ["b1"]);
+    assert_eq!(first["results_uploaded"].as_u64(), Some(1));
+    assert_eq!(second["results_uploaded"].as_u64(), Some(1));
+
+    let run_c = runs.iter().find(|r| r.name == "Session C").expect("run C");
+    assert_eq!(third["run_id"].as_u64(), Some(run_c.id));
+    assert_eq!(third["results_uploaded"].as_u64(), Some(60));
+    let counts = results_by_case(&client, run_c.id).await;
+    assert_eq!(counts.len(), 60, "every JUnit test has a result");
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    assert!(!spool.join("spool.json").exists(), "finish ends session C");
+}

@@ -14,7 +14,8 @@ use super::files::{now_ms, read_json, remove_file, write_atomically};
 use super::flusher::{BatchOutcome, FLUSH_NOW, FlushMode, FlushSettings, Flusher};
 use super::lease::{Lease, LeaseFile, host_name};
 use super::result::SpooledResult;
-use super::spool::{QueueStatus, Spool, SpoolConfig};
+use super::session::{SessionLock, session_of_name};
+use super::spool::{QueueStatus, SessionState, Spool, SpoolConfig};
 use super::workers::Workers;
 use crate::error::SyncError;
 use crate::options::SyncOptions;
@@ -180,7 +181,8 @@ impl Coordinator {
     }
 
     /// Queues results; returns how many. Nothing is queued when one of
-    /// them is invalid.
+    /// them is invalid, or when the session has ended or is ending
+    /// ([`CoordError::SessionEnded`]).
     pub fn submit_spooled(&self, results: &[SpooledResult]) -> Result<usize, CoordError> {
         for (index, result) in results.iter().enumerate() {
             result.validate().map_err(|message| CoordError::Config {
@@ -192,7 +194,8 @@ impl Coordinator {
         if results.is_empty() {
             return Ok(0);
         }
-        self.spool.enqueue(&self.worker_id, results)?;
+        self.spool
+            .enqueue(&self.config.session, &self.worker_id, results)?;
         if let Err(error) =
             Workers::new(self.spool.root()).record(&self.worker_id, self.worker_pid, results.len())
         {
@@ -201,32 +204,68 @@ impl Coordinator {
         Ok(results.len())
     }
 
-    /// Returns the live flusher's lease, if any.
+    /// Returns the lease of the live flusher of this session, if any. A
+    /// flusher of an ended session does not count, because it uploads
+    /// nothing of this session.
     pub fn leader(&self) -> Result<Option<Lease>, CoordError> {
-        LeaseFile::new(self.spool.root()).live()
+        Ok(LeaseFile::new(self.spool.root())
+            .live()?
+            .filter(|lease| lease.session == self.config.session))
     }
 
-    /// Counts what waits and what is in flight.
+    /// Reserves the lease for a flusher of this session, which `start`
+    /// starts and whose pid it returns. Returns false and starts nothing
+    /// when a live flusher of this session has the lease or the session is
+    /// no longer open. A flusher of an ended session loses its lease.
+    pub fn reserve_flusher(
+        &self,
+        owner: &str,
+        start: impl FnOnce() -> Result<u32, CoordError>,
+    ) -> Result<bool, CoordError> {
+        let _lock = SessionLock::acquire(self.spool.root(), false)?;
+        if self.spool.session_state(&self.config.session)? != SessionState::Open {
+            return Ok(false);
+        }
+        LeaseFile::new(self.spool.root()).reserve(
+            owner,
+            &self.config.session,
+            self.settings.lease_ttl,
+            start,
+        )
+    }
+
+    /// Counts what waits and what is in flight in this session.
     pub fn status(&self) -> Result<QueueStatus, CoordError> {
-        self.spool.status()
+        self.spool.session_status(&self.config.session)
     }
 
-    /// Uploads everything queued now: in this process when no other
-    /// flusher is live, else by waiting for that flusher. Fails after
-    /// `timeout`.
+    /// Uploads everything queued in this session now: in this process when
+    /// no other flusher of the session is live, else by waiting for that
+    /// flusher. Fails after `timeout`, and with [`CoordError::SessionEnded`]
+    /// when the session ended with results left.
     pub async fn flush(&self, timeout: Duration) -> Result<(), CoordError> {
         let client = self.client.clone().ok_or_else(|| CoordError::Config {
             setting: "client".into(),
             message: "flushing needs a TestRail client".into(),
             hint: "call Coordinator::with_client first".into(),
         })?;
-        let marker = self.spool.path(FLUSH_NOW);
-        write_atomically(&marker, now_ms().to_string().as_bytes())?;
+        let session = &self.config.session;
         let started = Instant::now();
+        let mut marked = false;
         loop {
-            let status = self.spool.status()?;
+            let status = self.spool.session_status(session)?;
             if status.is_empty() {
                 return Ok(());
+            }
+            if self.spool.session_state(session)? == SessionState::Ended {
+                return Err(CoordError::SessionEnded {
+                    spool: self.spool.root().to_path_buf(),
+                });
+            }
+            if !marked {
+                let marker = self.spool.path(FLUSH_NOW);
+                write_atomically(&marker, now_ms().to_string().as_bytes())?;
+                marked = true;
             }
             let remaining = timeout.saturating_sub(started.elapsed());
             if remaining.is_zero() {
@@ -237,8 +276,13 @@ impl Coordinator {
                 });
             }
             if self.leader()?.is_none() {
-                let flusher =
-                    Flusher::new(&self.spool, client.clone(), None, self.settings.clone())?;
+                let flusher = Flusher::with_config(
+                    &self.spool,
+                    self.config.clone(),
+                    client.clone(),
+                    None,
+                    self.settings.clone(),
+                );
                 flusher.run(FlushMode::Drain { timeout: remaining }).await?;
             } else {
                 tokio::time::sleep(self.settings.poll).await;
@@ -255,12 +299,21 @@ impl Coordinator {
     }
 
     /// Same as [`Coordinator::finish`] with a limit on the wait.
+    ///
+    /// Once the queue is empty the session is marked as ending, which
+    /// rejects further submits and stops the background flusher. Results
+    /// queued before that mark are then uploaded by this process, so every
+    /// submit that succeeded is in the summary.
     pub async fn finish_within(
         &self,
         close_run: bool,
         timeout: Duration,
     ) -> Result<FinishSummary, CoordError> {
+        let started = Instant::now();
         self.flush(timeout).await?;
+        self.spool.begin_ending(&self.config.session)?;
+        self.flush(timeout.saturating_sub(started.elapsed()))
+            .await?;
         let mut summary = self.totals()?;
 
         if close_run && let (Some(run_id), Some(client)) = (summary.run_id, &self.client) {
@@ -284,7 +337,7 @@ impl Coordinator {
         Ok(summary)
     }
 
-    /// Adds up the outcomes of finished batches.
+    /// Adds up the outcomes of this session's finished batches.
     pub fn totals(&self) -> Result<FinishSummary, CoordError> {
         let dir = self.spool.path("done");
         let mut names: Vec<_> = fs::read_dir(&dir)
@@ -292,6 +345,11 @@ impl Coordinator {
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| session_of_name(n) == self.config.session)
+            })
             .collect();
         names.sort();
         let mut summary = FinishSummary::default();
@@ -312,6 +370,6 @@ impl Coordinator {
         }
         remove_file(&self.spool.path(FLUSH_NOW))?;
         Workers::new(self.spool.root()).clear()?;
-        self.spool.clear_config()
+        self.spool.clear_config(&self.config.session)
     }
 }

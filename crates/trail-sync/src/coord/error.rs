@@ -29,6 +29,13 @@ pub enum CoordError {
     /// The upload of a batch failed.
     #[error(transparent)]
     Sync(#[from] SyncError),
+    /// The upload session that a submit or flush belongs to has ended, or
+    /// `trail finish` is ending it.
+    #[error("the upload session of the spool `{}` has ended or is being finished by `trail finish`\nhint: submit again after `trail finish` has exited, so that the results start a new session", spool.display())]
+    SessionEnded {
+        /// Spool directory.
+        spool: PathBuf,
+    },
     /// The spool still held results when the wait ended.
     #[error("the spool `{}` still holds {pending} results after waiting {waited_secs} s\nhint: check the flusher log `{}` and TestRail's reachability, then run `trail finish` again", spool.display(), spool.join("flusher.log").display())]
     TimedOut {

@@ -13,6 +13,11 @@
 //! journal, which checks TestRail before it resends anything. A folder with
 //! the marker but no journal was finished, because the journal is removed
 //! only on success; a folder with neither sent nothing and is planned anew.
+//!
+//! A flusher only takes queue files and batch folders of the session whose
+//! settings it read, and it stops once that session has ended. In the
+//! background it also stops when `trail finish` starts ending the session,
+//! which then uploads the rest itself.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,7 +33,8 @@ use trail_reports::TestResult;
 use super::error::CoordError;
 use super::files::{create_dir, now_ms, read_json, remove_file, sync_dir, write_json};
 use super::lease::{LeaseFile, new_owner_id};
-use super::spool::{Spool, SpoolConfig};
+use super::session::{SessionLock, name_part};
+use super::spool::{SessionState, Spool, SpoolConfig};
 use super::workers::Workers;
 use crate::error::SyncError;
 use crate::execute::{ExecuteOptions, Executor};
@@ -151,14 +157,25 @@ impl Flusher {
             message: format!("`{}` contains no spool.json", spool.root().display()),
             hint: "submit results first with `trail submit`, or pass the spool they went to".into(),
         })?;
-        Ok(Flusher {
+        Ok(Flusher::with_config(spool, config, client, owner, settings))
+    }
+
+    /// Prepares a flusher for the session of `config`.
+    pub(crate) fn with_config(
+        spool: &Spool,
+        config: SpoolConfig,
+        client: Client,
+        owner: Option<String>,
+        settings: FlushSettings,
+    ) -> Flusher {
+        Flusher {
             lease: LeaseFile::new(spool.root()),
             spool: spool.clone(),
             config,
             client,
             owner: owner.unwrap_or_else(new_owner_id),
             settings,
-        })
+        }
     }
 
     /// Id under which this flusher holds the lease.
@@ -167,13 +184,25 @@ impl Flusher {
     }
 
     /// Flushes while holding the lease; returns `None` when another live
-    /// flusher holds it.
+    /// flusher of the same session holds it.
     pub async fn run(&self, mode: FlushMode) -> Result<Option<FlushReport>, CoordError> {
         let mut report = FlushReport::default();
         let mut led = false;
         let started = Instant::now();
         loop {
-            if !self.lease.acquire(&self.owner, self.settings.lease_ttl)? {
+            // The session lock keeps the session open while the lease is
+            // taken, so a flusher of an ended session never takes over the
+            // lease of the next session's flusher.
+            let acquired = {
+                let _lock = SessionLock::acquire(self.spool.root(), false)?;
+                if let Some(reason) = self.stop_reason(mode)? {
+                    info!(owner = %self.owner, session = %self.config.session, reason, "flusher stops");
+                    return Ok(Some(report));
+                }
+                self.lease
+                    .acquire(&self.owner, &self.config.session, self.settings.lease_ttl)?
+            };
+            if !acquired {
                 return Ok(led.then_some(report));
             }
             led = true;
@@ -185,7 +214,7 @@ impl Flusher {
 
             // A submit that saw the lease just before it was released did
             // not start a flusher, so its results are picked up here.
-            if self.spool.status()?.queued_files == 0 {
+            if self.spool.queued(&self.config.session)?.is_empty() {
                 return Ok(Some(report));
             }
         }
@@ -227,10 +256,14 @@ impl Flusher {
                 warn!(owner = %self.owner, "lease lost to another flusher; stopping");
                 return Ok(());
             }
+            if let Some(reason) = self.stop_reason(mode)? {
+                info!(owner = %self.owner, session = %self.config.session, reason, "flusher stops");
+                return Ok(());
+            }
             if let FlushMode::Drain { timeout } = mode
                 && started.elapsed() >= timeout
             {
-                let status = self.spool.status()?;
+                let status = self.spool.session_status(&self.config.session)?;
                 return Err(CoordError::TimedOut {
                     spool: self.spool.root().to_path_buf(),
                     pending: status.queued_results + status.batches,
@@ -257,7 +290,7 @@ impl Flusher {
                 Err(error) => return Err(error),
             }
 
-            let status = self.spool.status()?;
+            let status = self.spool.session_status(&self.config.session)?;
             if !status.is_empty() {
                 last_activity = Instant::now();
             } else {
@@ -273,13 +306,29 @@ impl Flusher {
         }
     }
 
+    /// Returns why this flusher must stop now, or `None` while it may go
+    /// on: its session has ended, or `trail finish` is ending it and this
+    /// flusher runs in the background.
+    fn stop_reason(&self, mode: FlushMode) -> Result<Option<&'static str>, CoordError> {
+        Ok(
+            match (self.spool.session_state(&self.config.session)?, mode) {
+                (SessionState::Ended, _) => Some("its session has ended"),
+                (SessionState::Ending, FlushMode::Background { .. }) => {
+                    Some("`trail finish` is ending its session")
+                }
+                _ => None,
+            },
+        )
+    }
+
     /// Finishes one batch left in flight or takes one from the queue when
     /// it is due; returns its outcome, or `None` when nothing was due.
     async fn step(&self, mode: FlushMode) -> Result<Option<BatchOutcome>, CoordError> {
-        if let Some(dir) = self.spool.batches()?.into_iter().next() {
+        let session = &self.config.session;
+        if let Some(dir) = self.spool.batches(session)?.into_iter().next() {
             return self.upload_batch(&dir).await.map(Some);
         }
-        let queued = self.spool.queued()?;
+        let queued = self.spool.queued(session)?;
         if queued.is_empty() {
             return Ok(None);
         }
@@ -290,6 +339,13 @@ impl Flusher {
             return Ok(None);
         }
 
+        // Files are taken only under the session lock and while the session
+        // is open to this flusher. So once `trail finish` has marked the
+        // session as ending, no background flusher takes another file.
+        let lock = SessionLock::acquire(self.spool.root(), false)?;
+        if self.stop_reason(mode)?.is_some() {
+            return Ok(None);
+        }
         let dir = self.new_batch_dir()?;
         let mut taken = 0;
         for file in queued {
@@ -307,6 +363,7 @@ impl Flusher {
         }
         sync_dir(&dir);
         sync_dir(&self.spool.path("queue"));
+        drop(lock);
         debug!(batch = %dir.display(), results = taken, "took a batch from the queue");
         self.upload_batch(&dir).await.map(Some)
     }
@@ -314,10 +371,11 @@ impl Flusher {
     fn new_batch_dir(&self) -> Result<PathBuf, CoordError> {
         static SEQUENCE: AtomicU32 = AtomicU32::new(0);
         let id = format!(
-            "{:013}-{}-{}",
+            "{:013}-{}-{}-{}",
             now_ms(),
             std::process::id(),
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+            SEQUENCE.fetch_add(1, Ordering::Relaxed),
+            name_part(&self.config.session)
         );
         let dir = self.spool.path("batches").join(id);
         create_dir(&dir)?;

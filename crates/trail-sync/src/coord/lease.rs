@@ -19,6 +19,10 @@ use super::files::{now_ms, read_json, remove_file, write_json};
 pub struct Lease {
     /// Random id of the owning flusher.
     pub owner: String,
+    /// Session whose results the owner uploads. Empty in leases written
+    /// before sessions had ids.
+    #[serde(default)]
+    pub session: String,
     /// Process id of the owner.
     pub pid: u32,
     /// Host name of the owner.
@@ -79,16 +83,20 @@ impl LeaseFile {
         Ok(self.read()?.filter(Lease::is_live))
     }
 
-    /// Takes the lease for `owner` unless another owner holds a live one;
-    /// returns true when `owner` holds it afterwards.
+    /// Takes the lease for `owner`, a flusher of `session`, unless another
+    /// owner has a live lease for the same session; returns true when
+    /// `owner` has it afterwards.
     ///
-    /// A lease reserved for `owner` by [`LeaseFile::reserve`] is taken over
-    /// with this process's pid.
-    pub fn acquire(&self, owner: &str, ttl: Duration) -> Result<bool, CoordError> {
+    /// A live lease of another session is taken over. The caller must make
+    /// sure that `session` is the spool's open session, because then the
+    /// old owner flushes an ended session and stops at its next check. A lease reserved for `owner` by
+    /// [`LeaseFile::reserve`] is taken over with this process's pid.
+    pub fn acquire(&self, owner: &str, session: &str, ttl: Duration) -> Result<bool, CoordError> {
         let _guard = self.lock()?;
         let current: Option<Lease> = read_json(&self.path)?;
         if let Some(lease) = &current
             && lease.owner != owner
+            && lease.session == session
             && lease.is_live()
         {
             return Ok(false);
@@ -96,6 +104,7 @@ impl LeaseFile {
         let now = now_ms();
         let lease = Lease {
             owner: owner.to_owned(),
+            session: session.to_owned(),
             pid: std::process::id(),
             host: host_name(),
             acquired_at_ms: now,
@@ -105,26 +114,33 @@ impl LeaseFile {
         Ok(true)
     }
 
-    /// Writes a lease for a flusher that is being started as process `pid`,
-    /// unless a live lease exists; returns true when it was written.
+    /// Writes a lease for a flusher of `session` that `start` starts, unless
+    /// a live lease for that session exists; returns true when it was
+    /// written.
     ///
     /// `start` runs under the lock and returns the new process's pid, so
-    /// that two submitters never both start a flusher.
+    /// that two submitters never both start a flusher. A live lease of
+    /// another session is taken over, as in [`LeaseFile::acquire`].
     pub fn reserve(
         &self,
         owner: &str,
+        session: &str,
         ttl: Duration,
         start: impl FnOnce() -> Result<u32, CoordError>,
     ) -> Result<bool, CoordError> {
         let _guard = self.lock()?;
         let current: Option<Lease> = read_json(&self.path)?;
-        if current.as_ref().is_some_and(Lease::is_live) {
+        if current
+            .as_ref()
+            .is_some_and(|lease| lease.session == session && lease.is_live())
+        {
             return Ok(false);
         }
         let pid = start()?;
         let now = now_ms();
         let lease = Lease {
             owner: owner.to_owned(),
+            session: session.to_owned(),
             pid,
             host: host_name(),
             acquired_at_ms: now,
@@ -210,16 +226,38 @@ mod tests {
     fn second_owner_waits_for_expiry() {
         let dir = tempfile::tempdir().unwrap();
         let lease = LeaseFile::new(dir.path());
-        assert!(lease.acquire("a", Duration::from_secs(30)).unwrap());
-        assert!(!lease.acquire("b", Duration::from_secs(30)).unwrap());
-        assert!(lease.renew("a", Duration::from_secs(30)).unwrap());
-        assert!(!lease.renew("b", Duration::from_secs(30)).unwrap());
-        assert!(lease.acquire("a", Duration::from_secs(0)).unwrap());
+        let ttl = Duration::from_secs(30);
+        assert!(lease.acquire("a", "s1", ttl).unwrap());
+        assert!(!lease.acquire("b", "s1", ttl).unwrap());
+        assert!(lease.renew("a", ttl).unwrap());
+        assert!(!lease.renew("b", ttl).unwrap());
+        assert!(lease.acquire("a", "s1", Duration::from_secs(0)).unwrap());
         assert!(
-            lease.acquire("b", Duration::from_secs(30)).unwrap(),
+            lease.acquire("b", "s1", ttl).unwrap(),
             "an expired lease is free"
         );
-        assert!(!lease.renew("a", Duration::from_secs(30)).unwrap());
+        assert!(!lease.renew("a", ttl).unwrap());
+    }
+
+    #[test]
+    fn lease_of_other_session_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let lease = LeaseFile::new(dir.path());
+        let ttl = Duration::from_secs(30);
+        assert!(lease.acquire("a", "s1", ttl).unwrap());
+        assert!(
+            !lease
+                .reserve("b", "s1", ttl, || Ok(std::process::id()))
+                .unwrap()
+        );
+        assert!(
+            lease
+                .reserve("b", "s2", ttl, || Ok(std::process::id()))
+                .unwrap()
+        );
+        assert_eq!(lease.live().unwrap().unwrap().session, "s2");
+        assert!(!lease.renew("a", ttl).unwrap(), "the old owner lost it");
+        assert!(!lease.acquire("a", "s2", ttl).unwrap());
     }
 
     #[test]
@@ -231,13 +269,13 @@ mod tests {
         let lease = LeaseFile::new(dir.path());
         assert!(
             lease
-                .reserve("a", Duration::from_secs(30), || Ok(pid))
+                .reserve("a", "s1", Duration::from_secs(30), || Ok(pid))
                 .unwrap()
         );
         assert_eq!(lease.read().unwrap().unwrap().pid, pid);
         if Path::new("/proc/self/stat").exists() {
             assert!(lease.live().unwrap().is_none());
-            assert!(lease.acquire("b", Duration::from_secs(30)).unwrap());
+            assert!(lease.acquire("b", "s1", Duration::from_secs(30)).unwrap());
         }
     }
 

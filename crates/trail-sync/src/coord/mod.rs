@@ -10,8 +10,9 @@
 //!
 //! | path | content |
 //! | --- | --- |
-//! | `spool.json` | non-secret upload options, written by the first submit ([`SpoolConfig`]) |
-//! | `queue/*.json` | queued results, one file per submit ([`SpooledResult`]) |
+//! | `spool.json` | non-secret upload options and the session id, written by the first submit ([`SpoolConfig`]) |
+//! | `session.lock` | lock that orders the end of a session against submits and flushes |
+//! | `queue/*.json` | queued results, one file per submit, named with the session id ([`SpooledResult`]) |
 //! | `batches/ID/` | queue files taken by the flusher and not yet confirmed |
 //! | `uploads/` | engine journals, one per batch ([`JournalStore`](crate::JournalStore)) |
 //! | `done/ID.json` | outcome of each finished batch ([`BatchOutcome`]) |
@@ -46,6 +47,7 @@ mod files;
 mod flusher;
 mod lease;
 mod result;
+mod session;
 pub mod shard;
 mod spool;
 mod workers;

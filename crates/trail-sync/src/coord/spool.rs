@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::error::CoordError;
-use super::files::{create_dir, now_ms, read_json, sync_dir, write_atomically};
+use super::files::{create_dir, now_ms, read_json, sync_dir, write_atomically, write_json};
 use super::result::SpooledResult;
+use super::session::{SessionLock, name_part, new_session_id, session_of_name};
 use crate::options::SyncOptions;
 
 /// Version of the spool layout, stored in `spool.json`.
@@ -21,6 +22,16 @@ const LAYOUT_VERSION: u32 = 1;
 pub struct SpoolConfig {
     /// Layout version.
     pub version: u32,
+    /// Id of the session these settings belong to. Queue files, batches
+    /// and the lease carry it, so that they are never uploaded with the
+    /// settings of another session. Empty in spools written before
+    /// sessions had ids.
+    #[serde(default)]
+    pub session: String,
+    /// True once `trail finish` has drained the queue and is ending the
+    /// session. Submits are then rejected and background flushers stop.
+    #[serde(default)]
+    pub ending: bool,
     /// TestRail root URL, when the submitter knew it.
     pub host: Option<String>,
     /// Upload options; `spool_dir` is left out.
@@ -33,7 +44,8 @@ pub struct SpoolConfig {
 }
 
 impl SpoolConfig {
-    /// Settings for these options, with the spool directory removed.
+    /// Settings for these options in a new session, with the spool
+    /// directory removed.
     pub fn new(
         host: Option<String>,
         mut options: SyncOptions,
@@ -43,6 +55,8 @@ impl SpoolConfig {
         options.spool_dir = None;
         SpoolConfig {
             version: LAYOUT_VERSION,
+            session: new_session_id(),
+            ending: false,
             host,
             options,
             batch_size: batch_size.max(1),
@@ -69,6 +83,17 @@ impl SpoolConfig {
         }
         names
     }
+}
+
+/// State of a session, as read from `spool.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SessionState {
+    /// `spool.json` belongs to the session and accepts submits.
+    Open,
+    /// `trail finish` is ending the session.
+    Ending,
+    /// `spool.json` is gone or belongs to another session.
+    Ended,
 }
 
 /// Counts of the queue and the batches in flight.
@@ -139,7 +164,11 @@ impl Spool {
     }
 
     /// Stores `wanted` as the spool's settings when it has none, and checks
-    /// that it matches them otherwise; returns the stored settings.
+    /// that it matches them otherwise; returns the stored settings. Their
+    /// session id is that of the open session, not the one in `wanted`.
+    ///
+    /// Fails with [`CoordError::SessionEnded`] while `trail finish` ends the
+    /// open session.
     pub fn ensure_config(&self, wanted: &SpoolConfig) -> Result<SpoolConfig, CoordError> {
         let path = self.path("spool.json");
         if let Some(existing) = self.config()? {
@@ -169,19 +198,70 @@ impl Spool {
         }
     }
 
-    /// Removes `spool.json`, so that the next submit may use other options.
-    pub fn clear_config(&self) -> Result<(), CoordError> {
-        super::files::remove_file(&self.path("spool.json"))
+    /// Removes `spool.json` when it belongs to `session`, so that the next
+    /// submit may use other options.
+    pub fn clear_config(&self, session: &str) -> Result<(), CoordError> {
+        let _lock = SessionLock::acquire(&self.root, true)?;
+        if self.config()?.is_some_and(|c| c.session == session) {
+            super::files::remove_file(&self.path("spool.json"))?;
+        }
+        Ok(())
     }
 
-    /// Queues results in one new file; returns its path.
-    pub fn enqueue(&self, worker: &str, results: &[SpooledResult]) -> Result<PathBuf, CoordError> {
+    /// Marks `session` as ending in `spool.json`. From then on submits are
+    /// rejected and background flushers stop, so only the caller takes
+    /// files of the session from the queue.
+    pub(crate) fn begin_ending(&self, session: &str) -> Result<(), CoordError> {
+        let _lock = SessionLock::acquire(&self.root, true)?;
+        let path = self.path("spool.json");
+        match self.config()? {
+            Some(mut config) if config.session == session => {
+                if !config.ending {
+                    config.ending = true;
+                    write_json(&path, &config)?;
+                }
+                Ok(())
+            }
+            _ => Err(CoordError::SessionEnded {
+                spool: self.root.clone(),
+            }),
+        }
+    }
+
+    /// Reads the state of `session` from `spool.json`.
+    pub(crate) fn session_state(&self, session: &str) -> Result<SessionState, CoordError> {
+        Ok(match self.config()? {
+            Some(config) if config.session == session && config.ending => SessionState::Ending,
+            Some(config) if config.session == session => SessionState::Open,
+            _ => SessionState::Ended,
+        })
+    }
+
+    /// Queues results of `session` in one new file; returns its path.
+    ///
+    /// Fails with [`CoordError::SessionEnded`] when the session has ended or
+    /// is ending, because its flusher may be gone and a later session must
+    /// not upload the file with other options.
+    pub fn enqueue(
+        &self,
+        session: &str,
+        worker: &str,
+        results: &[SpooledResult],
+    ) -> Result<PathBuf, CoordError> {
         static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+        let _lock = SessionLock::acquire(&self.root, false)?;
+        if self.session_state(session)? != SessionState::Open {
+            return Err(CoordError::SessionEnded {
+                spool: self.root.clone(),
+            });
+        }
+
         let name = format!(
-            "{:013}-{}-{}-n{}.json",
+            "{:013}-{}-{}-{}-n{}.json",
             now_ms(),
             std::process::id(),
             SEQUENCE.fetch_add(1, Ordering::Relaxed),
+            name_part(session),
             results.len()
         );
         let path = self.path("queue").join(name);
@@ -194,8 +274,20 @@ impl Spool {
         Ok(path)
     }
 
-    /// Lists waiting queue files, oldest first.
-    pub(crate) fn queued(&self) -> Result<Vec<QueuedFile>, CoordError> {
+    /// Lists waiting queue files of `session`, oldest first.
+    pub(crate) fn queued(&self, session: &str) -> Result<Vec<QueuedFile>, CoordError> {
+        let mut files = self.queued_all()?;
+        files.retain(|file| {
+            file.path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| session_of_name(n) == session)
+        });
+        Ok(files)
+    }
+
+    /// Lists waiting queue files of every session, oldest first.
+    fn queued_all(&self) -> Result<Vec<QueuedFile>, CoordError> {
         let dir = self.path("queue");
         let mut files = Vec::new();
         for entry in fs::read_dir(&dir).map_err(|e| CoordError::io(&dir, e))? {
@@ -214,8 +306,19 @@ impl Spool {
         Ok(files)
     }
 
-    /// Lists batch folders, oldest first.
-    pub(crate) fn batches(&self) -> Result<Vec<PathBuf>, CoordError> {
+    /// Lists batch folders of `session`, oldest first.
+    pub(crate) fn batches(&self, session: &str) -> Result<Vec<PathBuf>, CoordError> {
+        let mut batches = self.batches_all()?;
+        batches.retain(|dir| {
+            dir.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| session_of_name(n) == session)
+        });
+        Ok(batches)
+    }
+
+    /// Lists batch folders of every session, oldest first.
+    fn batches_all(&self) -> Result<Vec<PathBuf>, CoordError> {
         let dir = self.path("batches");
         let mut batches: Vec<PathBuf> = fs::read_dir(&dir)
             .map_err(|e| CoordError::io(&dir, e))?
@@ -227,20 +330,14 @@ impl Spool {
         Ok(batches)
     }
 
-    /// Counts what waits and what is in flight.
+    /// Counts what waits and what is in flight, in every session.
     pub fn status(&self) -> Result<QueueStatus, CoordError> {
-        let queued = self.queued()?;
-        let now = now_ms();
-        Ok(QueueStatus {
-            queued_files: queued.len(),
-            queued_results: queued.iter().map(|f| f.results).sum(),
-            batches: self.batches()?.len(),
-            oldest_age_ms: queued
-                .iter()
-                .map(|f| now.saturating_sub(f.created_ms))
-                .max()
-                .unwrap_or(0),
-        })
+        Ok(count(&self.queued_all()?, self.batches_all()?.len()))
+    }
+
+    /// Counts what waits and what is in flight in `session`.
+    pub fn session_status(&self, session: &str) -> Result<QueueStatus, CoordError> {
+        Ok(count(&self.queued(session)?, self.batches(session)?.len()))
     }
 
     /// Reads every result of the queue files in a folder.
@@ -266,11 +363,30 @@ impl Spool {
     }
 }
 
+fn count(queued: &[QueuedFile], batches: usize) -> QueueStatus {
+    let now = now_ms();
+    QueueStatus {
+        queued_files: queued.len(),
+        queued_results: queued.iter().map(|f| f.results).sum(),
+        batches,
+        oldest_age_ms: queued
+            .iter()
+            .map(|f| now.saturating_sub(f.created_ms))
+            .max()
+            .unwrap_or(0),
+    }
+}
+
 fn check_same(
     path: &Path,
     existing: &SpoolConfig,
     wanted: &SpoolConfig,
 ) -> Result<SpoolConfig, CoordError> {
+    if existing.ending {
+        return Err(CoordError::SessionEnded {
+            spool: path.parent().unwrap_or(path).to_path_buf(),
+        });
+    }
     let differences = existing.differences(wanted);
     if differences.is_empty() {
         return Ok(existing.clone());
@@ -286,7 +402,8 @@ fn check_same(
     })
 }
 
-/// Reads `{created_ms}-{pid}-{seq}-n{count}.json`.
+/// Reads `{created_ms}-{pid}-{seq}-s{session}-n{count}.json`; names written
+/// before sessions had ids lack the session part.
 fn parse_queue_name(name: &str) -> Option<(u64, usize)> {
     let stem = name.strip_suffix(".json")?;
     let mut parts = stem.split('-');
@@ -323,14 +440,17 @@ mod tests {
         assert!(error.contains("trail finish"), "{error}");
     }
 
+    fn line() -> SpooledResult {
+        serde_json::from_str(r#"{"name": "a", "status": "passed"}"#).unwrap()
+    }
+
     #[test]
     fn enqueue_counts_results() {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::open(dir.path()).unwrap();
-        let line: SpooledResult =
-            serde_json::from_str(r#"{"name": "a", "status": "passed"}"#).unwrap();
-        spool.enqueue("w1", &[line.clone(), line.clone()]).unwrap();
-        spool.enqueue("w1", &[line]).unwrap();
+        let session = spool.ensure_config(&config("Nightly")).unwrap().session;
+        spool.enqueue(&session, "w1", &[line(), line()]).unwrap();
+        spool.enqueue(&session, "w1", &[line()]).unwrap();
         let status = spool.status().unwrap();
         assert_eq!(status.queued_files, 2);
         assert_eq!(status.queued_results, 3);
@@ -338,5 +458,42 @@ mod tests {
             spool.read_folder(&dir.path().join("queue")).unwrap().len(),
             3
         );
+    }
+
+    #[test]
+    fn queue_is_split_by_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let first = spool.ensure_config(&config("First")).unwrap().session;
+        spool.enqueue(&first, "w1", &[line()]).unwrap();
+        spool.clear_config(&first).unwrap();
+        let second = spool.ensure_config(&config("Second")).unwrap().session;
+        assert_ne!(first, second);
+        spool.enqueue(&second, "w1", &[line(), line()]).unwrap();
+
+        assert_eq!(spool.session_status(&first).unwrap().queued_results, 1);
+        assert_eq!(spool.session_status(&second).unwrap().queued_results, 2);
+        assert_eq!(spool.status().unwrap().queued_results, 3);
+    }
+
+    #[test]
+    fn ended_session_rejects_submits() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let session = spool.ensure_config(&config("Nightly")).unwrap().session;
+        assert_eq!(spool.session_state(&session).unwrap(), SessionState::Open);
+
+        spool.begin_ending(&session).unwrap();
+        assert_eq!(spool.session_state(&session).unwrap(), SessionState::Ending);
+        let error = spool.enqueue(&session, "w1", &[line()]).unwrap_err();
+        assert!(matches!(error, CoordError::SessionEnded { .. }), "{error}");
+        let error = spool.ensure_config(&config("Nightly")).unwrap_err();
+        assert!(matches!(error, CoordError::SessionEnded { .. }), "{error}");
+
+        spool.clear_config(&session).unwrap();
+        assert_eq!(spool.session_state(&session).unwrap(), SessionState::Ended);
+        let error = spool.enqueue(&session, "w1", &[line()]).unwrap_err();
+        assert!(matches!(error, CoordError::SessionEnded { .. }), "{error}");
+        assert_eq!(spool.status().unwrap().queued_files, 0);
     }
 }
