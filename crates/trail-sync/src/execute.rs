@@ -192,44 +192,57 @@ impl<'a> Executor<'a> {
         self.save()
     }
 
+    /// Creates the planned sections level by level, parents first, and
+    /// settles races with one read of the suite's sections per level.
     async fn create_sections(&self) -> Result<(), SyncError> {
-        let (count, suite_id, project_id) =
-            self.with_journal(|j| (j.plan.sections.len(), j.plan.suite_id, j.plan.project_id));
-        for index in 0..count {
-            if self.with_journal(|j| j.sections[index].is_some()) {
-                continue;
+        let levels = self.with_journal(|j| section_levels(&j.plan.sections));
+        for level in levels {
+            let mut created = Vec::new();
+            for index in level {
+                if self.with_journal(|j| j.sections[index].is_some()) {
+                    continue;
+                }
+                self.create_section(index).await?;
+                created.push(index);
             }
-            let planned = self.with_journal(|j| j.plan.sections[index].clone());
-            let mut body = NewSection::new(&planned.name);
-            body.suite_id = Some(suite_id);
-            body.parent_id = planned.parent.and_then(|p| self.section_id(p));
+            self.resolve_section_duplicates(&created).await?;
+            for index in created {
+                self.clear_pending(&PendingStep::Section(index))?;
+            }
+        }
+        Ok(())
+    }
 
-            self.mark_pending(PendingStep::Section(index))?;
-            for attempt in 1..=MAX_CREATE_ATTEMPTS {
-                match self.client.add_section(project_id, &body).await {
-                    Ok(section) => {
-                        debug!(section_id = section.id, name = %planned.name, "created section");
-                        self.with_journal(|j| j.sections[index] = Some(section.id));
-                        self.races.created_section(section.id);
-                        break;
-                    }
-                    Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
-                        debug!(name = %planned.name, %error, "add_section may have been applied; checking");
-                        self.reconcile_section(index).await?;
-                        if self.with_journal(|j| j.sections[index].is_some()) {
-                            break;
-                        }
-                    }
-                    Err(error) => {
-                        return Err(SyncError::api(
-                            format!("creating section `{}`", planned.name),
-                            error,
-                        ));
+    async fn create_section(&self, index: usize) -> Result<(), SyncError> {
+        let (suite_id, project_id) = self.with_journal(|j| (j.plan.suite_id, j.plan.project_id));
+        let planned = self.with_journal(|j| j.plan.sections[index].clone());
+        let mut body = NewSection::new(&planned.name);
+        body.suite_id = Some(suite_id);
+        body.parent_id = planned.parent.and_then(|p| self.section_id(p));
+
+        self.mark_pending(PendingStep::Section(index))?;
+        for attempt in 1..=MAX_CREATE_ATTEMPTS {
+            match self.client.add_section(project_id, &body).await {
+                Ok(section) => {
+                    debug!(section_id = section.id, name = %planned.name, "created section");
+                    self.with_journal(|j| j.sections[index] = Some(section.id));
+                    self.races.created_section(section.id);
+                    return Ok(());
+                }
+                Err(error) if error.maybe_applied() && attempt < MAX_CREATE_ATTEMPTS => {
+                    debug!(name = %planned.name, %error, "add_section may have been applied; checking");
+                    self.reconcile_section(index).await?;
+                    if self.with_journal(|j| j.sections[index].is_some()) {
+                        return Ok(());
                     }
                 }
+                Err(error) => {
+                    return Err(SyncError::api(
+                        format!("creating section `{}`", planned.name),
+                        error,
+                    ));
+                }
             }
-            self.resolve_section_duplicate(index).await?;
-            self.clear_pending(&PendingStep::Section(index))?;
         }
         Ok(())
     }
@@ -1116,6 +1129,25 @@ impl<'a> Executor<'a> {
         self.with_journal(|j| j.pending.retain(|s| s != step));
         self.save()
     }
+}
+
+/// Groups planned sections by depth among the planned ones: a section comes
+/// one level after its planned parent, so each level can be created once
+/// the one before it exists.
+fn section_levels(sections: &[crate::plan::PlannedSection]) -> Vec<Vec<usize>> {
+    let mut depth = vec![0usize; sections.len()];
+    let mut levels: Vec<Vec<usize>> = Vec::new();
+    for (index, section) in sections.iter().enumerate() {
+        // Plans list parents before children, so the parent's depth is known.
+        if let Some(SectionTarget::Planned(parent)) = section.parent {
+            depth[index] = depth[parent] + 1;
+        }
+        if levels.len() <= depth[index] {
+            levels.resize_with(depth[index] + 1, Vec::new);
+        }
+        levels[depth[index]].push(index);
+    }
+    levels
 }
 
 /// Returns true when TestRail rejected a run's case list.

@@ -234,6 +234,10 @@ pub struct SyncPlan {
     pub run_fields: PlannedRunFields,
     /// Every case the run must contain, results or not.
     pub run_cases: Vec<CaseTarget>,
+    /// Cases the suite held when the plan was built, 0 when they were not
+    /// read; the executor uses it to choose the cheaper way to re-read them.
+    #[serde(default)]
+    pub suite_cases: usize,
     /// Results to post, one per case and run.
     pub results: Vec<PlannedResult>,
     /// Tests that were read but whose outcome is not posted, such as skips.
@@ -365,6 +369,7 @@ pub fn build_plan(
             assignedto_id: context.run_ids.assignedto_id,
             include_all: options.run_options.include_all,
         },
+        suite_cases: context.cases.len(),
         run_cases: per_case
             .keys()
             .map(|(_, case)| *case)

@@ -66,47 +66,57 @@ impl RaceState {
 }
 
 impl Executor<'_> {
-    /// Moves planned section `index` to the lowest-id section of the same
-    /// name and parent, deleting this execution's own duplicate.
-    pub(super) async fn resolve_section_duplicate(&self, index: usize) -> Result<(), SyncError> {
-        let Some(mine) = self.with_journal(|j| j.sections[index]) else {
-            return Ok(());
-        };
-        if !self.races.lock().sections.contains(&mine) {
+    /// Moves each planned section in `indices` that this execution created
+    /// to the lowest-id section of the same name and parent, deleting its
+    /// own duplicate; one read of the suite's sections serves them all.
+    pub(super) async fn resolve_section_duplicates(
+        &self,
+        indices: &[usize],
+    ) -> Result<(), SyncError> {
+        let created: Vec<usize> = indices
+            .iter()
+            .copied()
+            .filter(|index| {
+                self.with_journal(|j| j.sections[*index])
+                    .is_some_and(|id| self.races.lock().sections.contains(&id))
+            })
+            .collect();
+        if created.is_empty() {
             return Ok(());
         }
-        let (planned, suite_id, project_id) = self.with_journal(|j| {
-            (
-                j.plan.sections[index].clone(),
-                j.plan.suite_id,
-                j.plan.project_id,
-            )
-        });
-        let parent = planned.parent.and_then(|p| self.section_id(p));
+        let (suite_id, project_id) = self.with_journal(|j| (j.plan.suite_id, j.plan.project_id));
         let sections = self
             .client
             .get_sections(project_id, Some(suite_id))
             .await
             .map_err(|e| SyncError::api("reading sections to check for duplicates", e))?;
-        let Some(winner) = sections
-            .iter()
-            .filter(|s| s.name == planned.name && s.parent_id == parent)
-            .map(|s| s.id)
-            .min()
-        else {
-            return Ok(());
-        };
-        if winner >= mine {
-            return Ok(());
-        }
 
-        info!(section_id = mine, winner, name = %planned.name, "another upload created the same section first; using it");
-        self.with_journal(|j| j.sections[index] = Some(winner));
-        self.save()?;
-        match self.client.delete_section(mine).await {
-            Ok(()) => debug!(section_id = mine, "deleted the duplicate section"),
-            Err(error) => {
-                warn!(section_id = mine, %error, "could not delete the duplicate section")
+        for index in created {
+            let Some(mine) = self.with_journal(|j| j.sections[index]) else {
+                continue;
+            };
+            let planned = self.with_journal(|j| j.plan.sections[index].clone());
+            let parent = planned.parent.and_then(|p| self.section_id(p));
+            let Some(winner) = sections
+                .iter()
+                .filter(|s| s.name == planned.name && s.parent_id == parent)
+                .map(|s| s.id)
+                .min()
+            else {
+                continue;
+            };
+            if winner >= mine {
+                continue;
+            }
+
+            info!(section_id = mine, winner, name = %planned.name, "another upload created the same section first; using it");
+            self.with_journal(|j| j.sections[index] = Some(winner));
+            self.save()?;
+            match self.client.delete_section(mine).await {
+                Ok(()) => debug!(section_id = mine, "deleted the duplicate section"),
+                Err(error) => {
+                    warn!(section_id = mine, %error, "could not delete the duplicate section")
+                }
             }
         }
         Ok(())
@@ -142,11 +152,21 @@ impl Executor<'_> {
             .collect();
         sections.sort_unstable();
         sections.dedup();
+
+        // Reading each section costs at least a page per section; reading the
+        // whole suite costs a page per 250 cases. Take the cheaper one.
+        let suite_pages =
+            self.with_journal(|j| (j.plan.suite_cases + j.plan.cases.len()).div_ceil(250));
+        let reads: Vec<Option<u64>> = if suite_pages < sections.len() {
+            vec![None]
+        } else {
+            sections.iter().copied().map(Some).collect()
+        };
         let mut lowest: HashMap<(u64, String), u64> = HashMap::new();
-        for section_id in sections {
+        for section in reads {
             let filter = CaseFilter {
                 suite_id: Some(suite_id),
-                section_id: Some(section_id),
+                section_id: section,
                 ..CaseFilter::default()
             };
             let cases = self
@@ -154,7 +174,11 @@ impl Executor<'_> {
                 .get_cases(project_id, &filter)
                 .await
                 .map_err(|e| SyncError::api("reading cases to check for duplicates", e))?;
-            for case in cases.iter().filter(|c| c.section_id == Some(section_id)) {
+            for case in cases
+                .iter()
+                .filter(|c| c.section_id.is_some_and(|id| sections.contains(&id)))
+            {
+                let section_id = case.section_id.unwrap_or_default();
                 for key in case_keys(
                     section_id,
                     &case.title,
