@@ -127,11 +127,11 @@ pub async fn upload_in(
             &options.status_overrides,
         )?;
         let started = Instant::now();
-        let journal = Executor::new(client, Some(store), journal, execute_options, reporter)
+        let mut journal = Executor::new(client, Some(store), journal, execute_options, reporter)
             .run()
             .await?;
-        let plan = journal.plan.clone();
         let mut summary = summary_of(&journal, &statuses);
+        let plan = std::mem::take(&mut journal.plan);
         summary.timings.execute_ms = elapsed_ms(started);
         summary.cache = cache.stats();
         return Ok((summary, plan));
@@ -149,7 +149,11 @@ pub async fn upload_in(
     let started = Instant::now();
     let mut plan = build_plan(results, &context, options, &statuses)?;
     if plan.needs_metadata.any() {
-        context.load_metadata(client, plan.needs_metadata).await?;
+        let needs = plan.needs_metadata;
+        // The first plan only told which metadata is missing; dropping it
+        // before planning again keeps one plan in memory, not two.
+        drop(plan);
+        context.load_metadata(client, needs).await?;
         plan = build_plan(results, &context, options, &statuses)?;
     }
     timings.plan_ms = elapsed_ms(started);
@@ -189,13 +193,13 @@ pub async fn upload_in(
         store.create(&journal)?;
     }
     let started = Instant::now();
-    let journal = Executor::new(client, store.as_ref(), journal, execute_options, reporter)
+    let mut journal = Executor::new(client, store.as_ref(), journal, execute_options, reporter)
         .with_open_runs(context.open_runs.take())
         .run()
         .await?;
     timings.execute_ms = elapsed_ms(started);
-    let plan = journal.plan.clone();
     let mut summary = summary_of(&journal, &statuses);
+    let plan = std::mem::take(&mut journal.plan);
     summary.timings = timings;
     summary.cache = cache.stats();
     Ok((summary, plan))
