@@ -649,7 +649,27 @@ impl<'a> Builder<'a> {
             Some(SectionRef::Path(path)) => {
                 let mut parent = None;
                 for name in path {
-                    parent = Some(builder.section(parent, name));
+                    if options.create_cases {
+                        parent = Some(builder.section(parent, name));
+                        continue;
+                    }
+                    // Without case creation nothing is created, so the root
+                    // section must already exist.
+                    match builder.section_index.get(&(parent, name.clone())) {
+                        Some(found) => parent = Some(*found),
+                        None => {
+                            return Err(SyncError::Config {
+                                setting: "--section".into(),
+                                message: format!(
+                                    "section `{}` is not in suite {} of project `{}`, and --no-create creates nothing",
+                                    path.join("/"),
+                                    context.suite_id,
+                                    context.project.name
+                                ),
+                                hint: "create the section in TestRail, pass an existing path or id, or drop --no-create".into(),
+                            });
+                        }
+                    }
                 }
                 parent
             }

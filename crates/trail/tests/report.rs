@@ -563,3 +563,29 @@ async fn closed_run_leaves_nothing_to_resume() {
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to resume"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_create_with_missing_section_path_fails() {
+    let (emulator, client) = start().await;
+    let spool = tempfile::tempdir().unwrap();
+
+    let mut command = trail(&emulator, spool.path());
+    command.args([
+        "report",
+        SAMPLE,
+        "--project",
+        "Demo",
+        "--run-name",
+        "R",
+        "--no-create",
+    ]);
+    command.args(["--section", "Web/Checkout"]);
+    let output = run(command).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("Web/Checkout"), "{stderr}");
+    assert!(
+        client.get_sections(1, None).await.unwrap().is_empty(),
+        "no section is created"
+    );
+}
