@@ -130,6 +130,13 @@ impl<'a> Executor<'a> {
 
     async fn run_steps(&self) -> Result<(), SyncError> {
         self.reconcile_pending().await?;
+        // A run given by id is checked first, so that a closed or unknown
+        // run stops the upload before any section or case is created.
+        if let (PlannedRun::Existing { id }, None) =
+            self.with_journal(|j| (j.plan.run.clone(), j.run_id))
+        {
+            self.use_existing_run(id).await?;
+        }
         self.create_sections().await?;
         self.create_cases().await?;
         self.resolve_case_duplicates().await?;
@@ -526,6 +533,27 @@ impl<'a> Executor<'a> {
         Ok(true)
     }
 
+    /// Checks that a run given by id exists and is open, and records it.
+    async fn use_existing_run(&self, id: u64) -> Result<(), SyncError> {
+        let run = self
+            .client
+            .get_run(id)
+            .await
+            .map_err(|e| SyncError::api(format!("reading run {id}"), e))?;
+        if run.is_completed {
+            return Err(SyncError::Config {
+                setting: "--run-id".into(),
+                message: format!("run {id} is closed and accepts no results"),
+                hint: "pass --run-name to find or create an open run".into(),
+            });
+        }
+        self.with_journal(|j| {
+            j.run_id = Some(run.id);
+            j.run_url = run.url.clone();
+        });
+        Ok(())
+    }
+
     async fn prepare_run(&self) -> Result<(), SyncError> {
         if self.is_test_plan() {
             return self.prepare_test_plan().await;
@@ -533,24 +561,7 @@ impl<'a> Executor<'a> {
         if self.with_journal(|j| j.run_id.is_none()) {
             let run = self.with_journal(|j| j.plan.run.clone());
             match run {
-                PlannedRun::Existing { id } => {
-                    let run = self
-                        .client
-                        .get_run(id)
-                        .await
-                        .map_err(|e| SyncError::api(format!("reading run {id}"), e))?;
-                    if run.is_completed {
-                        return Err(SyncError::Config {
-                            setting: "--run-id".into(),
-                            message: format!("run {id} is closed and accepts no results"),
-                            hint: "pass --run-name to find or create an open run".into(),
-                        });
-                    }
-                    self.with_journal(|j| {
-                        j.run_id = Some(run.id);
-                        j.run_url = run.url.clone();
-                    });
-                }
+                PlannedRun::Existing { id } => self.use_existing_run(id).await?,
                 PlannedRun::ByName {
                     name,
                     description,

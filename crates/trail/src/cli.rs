@@ -14,7 +14,7 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// Print only errors and the final summary.
+    /// Print only warnings, errors and the final summary.
     #[arg(short, long, global = true)]
     pub quiet: bool,
 

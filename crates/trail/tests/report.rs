@@ -552,6 +552,18 @@ async fn closed_run_leaves_nothing_to_resume() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("is closed"));
+    assert!(
+        client.get_sections(1, None).await.unwrap().is_empty(),
+        "no section is created"
+    );
+    assert!(
+        client
+            .get_cases(1, &CaseFilter::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "no case is created"
+    );
 
     let mut command = trail(&emulator, spool.path());
     command.arg("resume");
