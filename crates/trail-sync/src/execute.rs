@@ -2,8 +2,8 @@
 //!
 //! Creating requests (`add_section`, `add_case`, `add_run`, `add_plan` and
 //! the others of [`test_plan`], `add_results_for_cases`) are never sent twice
-//! blindly: when one may have
-//! been applied without an answer, the executor reads TestRail's state and
+//! blindly. When one may have been applied without a response, the executor
+//! reads TestRail's state and
 //! sends only what is missing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -180,7 +180,7 @@ impl<'a> Executor<'a> {
     }
 
     /// Settles creating requests that an earlier execution sent without
-    /// seeing the answer.
+    /// receiving the response.
     async fn reconcile_pending(&self) -> Result<(), SyncError> {
         let pending = self.with_journal(|j| std::mem::take(&mut j.pending));
         for step in pending {
@@ -871,10 +871,8 @@ impl<'a> Executor<'a> {
         .expect("run is known")
     }
 
-    /// Groups planned result indices by the run that receives them, keeping
-    /// their order within each run.
     /// Records, for each run this upload posts to and has no floor for yet,
-    /// the id of its newest result; a run this upload created starts at 0
+    /// the id of its newest result. A run this upload created starts at 0
     /// without a request.
     async fn record_result_floors(&self) -> Result<(), SyncError> {
         let all: Vec<usize> = self.with_journal(|j| (0..j.results_done.len()).collect());
@@ -913,6 +911,8 @@ impl<'a> Executor<'a> {
             .unwrap_or(0))
     }
 
+    /// Groups planned result indices by the run that receives them, keeping
+    /// their order within each run.
     fn group_by_run(&self, indices: &[usize]) -> BTreeMap<u64, Vec<usize>> {
         let mut groups: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
         for index in indices {

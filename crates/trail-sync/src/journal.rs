@@ -49,7 +49,7 @@ pub struct Journal {
     pub rejected: Vec<Rejected>,
     /// True once the run was closed.
     pub closed: bool,
-    /// Creating requests that were sent and not answered; each is checked
+    /// Creating requests that were sent without a response. Each is checked
     /// against TestRail before it is sent again.
     pub pending: Vec<PendingStep>,
     /// Indices of planned case updates that TestRail applied.
@@ -98,7 +98,7 @@ pub struct PlanProgress {
     pub run_urls: Vec<Option<String>>,
 }
 
-/// A creating request that may have been applied without an answer.
+/// A creating request that may have been applied without a response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PendingStep {

@@ -234,8 +234,9 @@ pub struct SyncPlan {
     pub run_fields: PlannedRunFields,
     /// Every case the run must contain, results or not.
     pub run_cases: Vec<CaseTarget>,
-    /// Cases the suite held when the plan was built, 0 when they were not
-    /// read; the executor uses it to choose the cheaper way to re-read them.
+    /// Cases the suite contained when the plan was built, or 0 when they were
+    /// not read. The executor uses it to choose the cheaper way to re-read
+    /// them.
     #[serde(default)]
     pub suite_cases: usize,
     /// Results to post, one per case and run.
@@ -278,7 +279,7 @@ fn is_zero(value: &usize) -> bool {
     *value == 0
 }
 
-/// Section that holds cases of tests that belong to no suite.
+/// Section that contains the cases of tests that belong to no suite.
 pub const DEFAULT_SECTION: &str = "Automated tests";
 
 /// One test's contribution to the result of a case.
