@@ -133,18 +133,10 @@ pub enum OutputFormat {
     Json,
 }
 
-/// `trail report`.
+/// Upload settings shared by `trail report` and `trail submit`, which
+/// stores them in the spool.
 #[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// Report files: JUnit XML, Playwright JSON, Cucumber JSON, Robot
-    /// Framework output.xml or libtest JSON.
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-
-    /// Connection.
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-
+pub struct UploadArgs {
     /// Project name or id.
     #[arg(long, short = 'p', env = "TESTRAIL_PROJECT", value_name = "NAME_OR_ID")]
     pub project: Option<String>,
@@ -174,6 +166,45 @@ pub struct ReportArgs {
     /// Description of a run that trail creates.
     #[arg(long, value_name = "TEXT")]
     pub run_description: Option<String>,
+
+    /// Only report to existing cases; list tests without one as unmatched.
+    #[arg(long)]
+    pub no_create: bool,
+
+    /// Map an outcome to a status by name, such as `skipped=Blocked` or
+    /// `failed=Retest`; `none` leaves the outcome unposted. Outcomes:
+    /// passed, failed, error, timedout, interrupted, skipped, flaky.
+    #[arg(long = "status", value_name = "OUTCOME=STATUS", value_parser = parse_pair)]
+    pub statuses: Vec<(String, String)>,
+
+    /// Text put first in every comment, such as the CI job.
+    #[arg(long, env = "TRAIL_EXECUTED_BY", value_name = "TEXT")]
+    pub executed_by: Option<String>,
+
+    /// Stack lines kept in a failure comment.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub stack_lines: usize,
+
+    /// Build or version string stored in each result.
+    #[arg(long = "version", value_name = "VERSION")]
+    pub build_version: Option<String>,
+}
+
+/// `trail report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Report files: JUnit XML, Playwright JSON, Cucumber JSON, Robot
+    /// Framework output.xml or libtest JSON.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// Project, run and result settings.
+    #[command(flatten)]
+    pub upload: UploadArgs,
 
     /// Close the run after the upload.
     #[arg(long)]
@@ -249,31 +280,9 @@ pub struct ReportArgs {
     #[arg(long)]
     pub allow_attachments_outside: bool,
 
-    /// Only report to existing cases; list tests without one as unmatched.
-    #[arg(long)]
-    pub no_create: bool,
-
     /// Print the plan and send nothing that changes TestRail.
     #[arg(long)]
     pub dry_run: bool,
-
-    /// Map an outcome to a status by name, such as `skipped=Blocked` or
-    /// `failed=Retest`; `none` leaves the outcome unposted. Outcomes:
-    /// passed, failed, error, timedout, interrupted, skipped, flaky.
-    #[arg(long = "status", value_name = "OUTCOME=STATUS", value_parser = parse_pair)]
-    pub statuses: Vec<(String, String)>,
-
-    /// Text put first in every comment, such as the CI job.
-    #[arg(long, env = "TRAIL_EXECUTED_BY", value_name = "TEXT")]
-    pub executed_by: Option<String>,
-
-    /// Stack lines kept in a failure comment.
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub stack_lines: usize,
-
-    /// Build or version string stored in each result.
-    #[arg(long = "version", value_name = "VERSION")]
-    pub build_version: Option<String>,
 
     /// Results per `add_results_for_cases` request.
     #[arg(long, default_value_t = 250, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=5000))]

@@ -13,69 +13,12 @@ use trail_sync::coord::{
     CoordError, Coordinator, CoordinatorOptions, FinishSummary, FlushMode, FlushSettings, Flusher,
     LeaseFile, Spool, SpooledResult, Workers,
 };
-use trail_sync::{
-    CommentOptions, NoReporter, ProjectRef, RunTarget, SectionRef, SyncError, SyncOptions,
-    UploadMode, upload_with,
-};
+use trail_sync::{NoReporter, RunTarget, SyncError, SyncOptions, UploadMode, upload_with};
 
-use crate::cli::{ConnectionArgs, OutputFormat};
+use crate::cli::{ConnectionArgs, OutputFormat, UploadArgs};
 use crate::config::{self, FileConfig};
 use crate::exit;
-use crate::report::{report_sync_error, spool_dir};
-
-/// Upload settings that `trail submit` stores in the spool.
-#[derive(Debug, Args)]
-pub struct UploadArgs {
-    /// Project name or id.
-    #[arg(long, short = 'p', env = "TESTRAIL_PROJECT", value_name = "NAME_OR_ID")]
-    pub project: Option<String>,
-
-    /// Suite id; required for projects with several suites.
-    #[arg(long, value_name = "ID")]
-    pub suite_id: Option<u64>,
-
-    /// Root section: an id, or a path such as `Web/Checkout` created when
-    /// missing.
-    #[arg(long, value_name = "ID_OR_PATH")]
-    pub section: Option<String>,
-
-    /// Name of the run: the open run of this name is used, or created.
-    #[arg(
-        long,
-        value_name = "NAME",
-        conflicts_with = "run_id",
-        required_unless_present = "run_id"
-    )]
-    pub run_name: Option<String>,
-
-    /// Id of an existing open run.
-    #[arg(long, value_name = "ID")]
-    pub run_id: Option<u64>,
-
-    /// Description of a run that trail creates.
-    #[arg(long, value_name = "TEXT")]
-    pub run_description: Option<String>,
-
-    /// Only report to existing cases; list tests without one as unmatched.
-    #[arg(long)]
-    pub no_create: bool,
-
-    /// Map an outcome to a status by name, such as `skipped=Blocked`.
-    #[arg(long = "status", value_name = "OUTCOME=STATUS", value_parser = parse_pair)]
-    pub statuses: Vec<(String, String)>,
-
-    /// Text put first in every comment, such as the CI job.
-    #[arg(long, env = "TRAIL_EXECUTED_BY", value_name = "TEXT")]
-    pub executed_by: Option<String>,
-
-    /// Stack lines kept in a failure comment.
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub stack_lines: usize,
-
-    /// Build or version string stored in each result.
-    #[arg(long = "version", value_name = "VERSION")]
-    pub build_version: Option<String>,
-}
+use crate::report::{project_of, report_sync_error, spool_dir, upload_options};
 
 /// `trail submit`.
 #[derive(Debug, Args)]
@@ -258,7 +201,7 @@ pub async fn submit(args: SubmitArgs, file: FileConfig) -> anyhow::Result<u8> {
         .clone()
         .or_else(|| config::deprecated_env("TESTRAIL_HOST"))
         .or_else(|| file.host.clone());
-    let sync = sync_options(&args.upload, &file, args.batch_size as usize)?;
+    let sync = upload_options(&args.upload, &file, args.batch_size as usize)?;
     let mut options = CoordinatorOptions::new(sync);
     options.host = host;
     options.batch_size = args.batch_size as usize;
@@ -682,49 +625,6 @@ fn parse_lines(input: &str) -> anyhow::Result<Vec<SpooledResult>> {
     Ok(results)
 }
 
-fn project_of(flag: Option<&str>, file: &FileConfig) -> anyhow::Result<ProjectRef> {
-    let project = flag
-        .map(str::to_owned)
-        .or_else(|| config::deprecated_env("TESTRAIL_PROJECT"))
-        .or_else(|| file.project.clone())
-        .context("missing project\nhint: pass --project NAME_OR_ID or set TESTRAIL_PROJECT")?;
-    Ok(ProjectRef::parse(&project))
-}
-
-fn sync_options(
-    args: &UploadArgs,
-    file: &FileConfig,
-    batch_size: usize,
-) -> anyhow::Result<SyncOptions> {
-    let project = project_of(args.project.as_deref(), file)?;
-    let run = match (&args.run_id, &args.run_name) {
-        (Some(id), _) => RunTarget::Id(*id),
-        (None, Some(name)) if !name.trim().is_empty() => RunTarget::Name(name.trim().to_owned()),
-        _ => anyhow::bail!("missing run\nhint: pass --run-name NAME or --run-id ID"),
-    };
-    let mut options = SyncOptions::new(project, run);
-    options.suite_id = args.suite_id.or(file.suite_id);
-    options.section = args
-        .section
-        .as_deref()
-        .or(file.section.as_deref())
-        .map(SectionRef::parse);
-    options.run_description = args.run_description.clone();
-    options.create_cases = !args.no_create;
-    options.batch_size = batch_size;
-    options.status_overrides = args.statuses.clone();
-    options.comment = CommentOptions {
-        prefix: args
-            .executed_by
-            .clone()
-            .or_else(|| config::deprecated_env("TRAIL_EXECUTED_BY")),
-        stack_lines: args.stack_lines,
-        ..CommentOptions::default()
-    };
-    options.version = args.build_version.clone();
-    Ok(options)
-}
-
 /// Fails when the flusher's host differs from the one the submitters
 /// stored.
 fn check_host(spool: &Spool, connection: &ConnectionArgs, file: &FileConfig) -> anyhow::Result<()> {
@@ -757,16 +657,5 @@ fn coord_error(error: &CoordError) -> u8 {
             eprintln!("error: {error}");
             exit::CONFIG
         }
-    }
-}
-
-fn parse_pair(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((left, right)) if !left.trim().is_empty() && !right.trim().is_empty() => {
-            Ok((left.trim().to_owned(), right.trim().to_owned()))
-        }
-        _ => Err(format!(
-            "`{text}` is not OUTCOME=STATUS, such as skipped=Blocked"
-        )),
     }
 }

@@ -11,7 +11,7 @@ use trail_sync::{
     upload_with,
 };
 
-use crate::cli::{ReportArgs, ResumeArgs, UpdateCasesArg};
+use crate::cli::{ReportArgs, ResumeArgs, UpdateCasesArg, UploadArgs};
 use crate::config::{self, FileConfig};
 use crate::exit;
 use crate::output::{self, ReportErrors};
@@ -159,41 +159,9 @@ fn read_one(path: &Path) -> Result<Vec<TestResult>, trail_reports::ReadError> {
 }
 
 fn sync_options(args: &ReportArgs, file: &FileConfig) -> anyhow::Result<SyncOptions> {
-    let project = args
-        .project
-        .clone()
-        .or_else(|| config::deprecated_env("TESTRAIL_PROJECT"))
-        .or_else(|| file.project.clone())
-        .context("missing project\nhint: pass --project NAME_OR_ID or set TESTRAIL_PROJECT")?;
-    let run = match (&args.run_id, &args.run_name) {
-        (Some(id), _) => RunTarget::Id(*id),
-        (None, Some(name)) if !name.trim().is_empty() => RunTarget::Name(name.trim().to_owned()),
-        _ => anyhow::bail!("missing run\nhint: pass --run-name NAME or --run-id ID"),
-    };
-
-    let mut options = SyncOptions::new(ProjectRef::parse(&project), run);
-    options.suite_id = args.suite_id.or(file.suite_id);
-    options.section = args
-        .section
-        .as_deref()
-        .or(file.section.as_deref())
-        .map(SectionRef::parse);
-    options.run_description = args.run_description.clone();
-    options.create_cases = !args.no_create;
+    let mut options = upload_options(&args.upload, file, args.batch_size as usize)?;
     options.close_run = args.close_run;
-    options.batch_size = args.batch_size as usize;
     options.concurrency = args.connection.concurrency as usize;
-    options.status_overrides = args.statuses.clone();
-    let executed_by = args
-        .executed_by
-        .clone()
-        .or_else(|| config::deprecated_env("TRAIL_EXECUTED_BY"));
-    options.comment = CommentOptions {
-        prefix: executed_by,
-        stack_lines: args.stack_lines,
-        ..CommentOptions::default()
-    };
-    options.version = args.build_version.clone();
     options.update_cases = match args.update_cases {
         UpdateCasesArg::Never => CaseUpdates::Never,
         UpdateCasesArg::Changed => CaseUpdates::Changed,
@@ -297,4 +265,49 @@ pub fn report_sync_error(error: &SyncError) -> u8 {
         SyncError::Journal { .. } => exit::CONFIG,
         _ => exit::REJECTED,
     }
+}
+
+/// Builds the upload options that `trail report` and `trail submit` share.
+pub fn upload_options(
+    args: &UploadArgs,
+    file: &FileConfig,
+    batch_size: usize,
+) -> anyhow::Result<SyncOptions> {
+    let project = project_of(args.project.as_deref(), file)?;
+    let run = match (&args.run_id, &args.run_name) {
+        (Some(id), _) => RunTarget::Id(*id),
+        (None, Some(name)) if !name.trim().is_empty() => RunTarget::Name(name.trim().to_owned()),
+        _ => anyhow::bail!("missing run\nhint: pass --run-name NAME or --run-id ID"),
+    };
+    let mut options = SyncOptions::new(project, run);
+    options.suite_id = args.suite_id.or(file.suite_id);
+    options.section = args
+        .section
+        .as_deref()
+        .or(file.section.as_deref())
+        .map(SectionRef::parse);
+    options.run_description = args.run_description.clone();
+    options.create_cases = !args.no_create;
+    options.batch_size = batch_size;
+    options.status_overrides = args.statuses.clone();
+    options.comment = CommentOptions {
+        prefix: args
+            .executed_by
+            .clone()
+            .or_else(|| config::deprecated_env("TRAIL_EXECUTED_BY")),
+        stack_lines: args.stack_lines,
+        ..CommentOptions::default()
+    };
+    options.version = args.build_version.clone();
+    Ok(options)
+}
+
+/// Resolves the project from the flag, the environment or the config file.
+pub fn project_of(flag: Option<&str>, file: &FileConfig) -> anyhow::Result<ProjectRef> {
+    let project = flag
+        .map(str::to_owned)
+        .or_else(|| config::deprecated_env("TESTRAIL_PROJECT"))
+        .or_else(|| file.project.clone())
+        .context("missing project\nhint: pass --project NAME_OR_ID or set TESTRAIL_PROJECT")?;
+    Ok(ProjectRef::parse(&project))
 }
