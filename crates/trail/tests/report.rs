@@ -1,25 +1,18 @@
 //! End-to-end tests of `trail report` against the emulator, checking
 //! TestRail's state through the API rather than trail's own counters.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use common::{corpus_dir, run};
 use testrail_api::models::CaseFilter;
 use testrail_api::{Client, ClientConfig};
 use testrail_emulator::{Emulator, EmulatorConfig};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/shop-junit.xml");
-
-fn corpus_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    assert!(
-        dir.is_dir(),
-        "corpus not found at {}; the shared folder must sit beside the repository",
-        dir.display()
-    );
-    dir
-}
 
 async fn start() -> (Emulator, Client) {
     let emulator = Emulator::start(EmulatorConfig::default())
@@ -33,23 +26,9 @@ async fn start() -> (Emulator, Client) {
     (emulator, client)
 }
 
-fn trail(emulator: &Emulator, spool: &Path) -> Command {
-    let mut command = Command::cargo_bin("trail").unwrap();
-    command
-        .env_clear()
-        .env("TESTRAIL_HOST", emulator.url())
-        .env("TESTRAIL_USER", "admin@example.com")
-        .env("TESTRAIL_API_KEY", "secret")
-        .env("TRAIL_SPOOL", spool)
-        .current_dir(spool);
-    command
-}
-
-/// Runs the binary off the async runtime's threads.
-async fn run(mut command: Command) -> std::process::Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
+/// The `trail` binary set up for `emulator`, working in `dir`.
+fn trail(emulator: &Emulator, dir: &Path) -> Command {
+    common::trail(&emulator.url(), dir)
 }
 
 async fn statuses_of_run(client: &Client, run_id: u64) -> BTreeMap<String, u64> {

@@ -4,7 +4,7 @@
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -38,6 +38,18 @@ pub fn write_junit(path: &Path, count: usize) {
     }
     xml.push_str("</testsuites>\n");
     std::fs::write(path, xml).unwrap();
+}
+
+/// Returns the corpus of real report files, from the `shared` folder that
+/// sits beside the repository.
+pub fn corpus_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    assert!(
+        dir.is_dir(),
+        "corpus not found at {}; the shared folder must sit beside the repository",
+        dir.display()
+    );
+    dir
 }
 
 /// Starts an emulator with the given configuration.
