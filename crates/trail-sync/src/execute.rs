@@ -270,12 +270,7 @@ impl<'a> Executor<'a> {
             .map_err(|e| {
                 SyncError::api("reading sections to check an unanswered add_section", e)
             })?;
-        if let Some(found) = sections
-            .iter()
-            .filter(|s| s.name == planned.name && s.parent_id == parent)
-            .map(|s| s.id)
-            .min()
-        {
+        if let Some(found) = lowest_section_id(&sections, &planned.name, parent) {
             info!(section_id = found, name = %planned.name, "found section created by an unanswered request");
             self.with_journal(|j| j.sections[index] = Some(found));
         }
@@ -1140,6 +1135,20 @@ impl<'a> Executor<'a> {
         self.with_journal(|j| j.pending.retain(|s| s != step));
         self.save()
     }
+}
+
+/// Returns the lowest id among `sections` with this name and parent, the
+/// one every upload settles on when a section was created twice.
+fn lowest_section_id(
+    sections: &[testrail_api::models::Section],
+    name: &str,
+    parent: Option<u64>,
+) -> Option<u64> {
+    sections
+        .iter()
+        .filter(|s| s.name == name && s.parent_id == parent)
+        .map(|s| s.id)
+        .min()
 }
 
 /// Groups planned sections by depth among the planned ones: a section comes

@@ -97,12 +97,7 @@ impl Executor<'_> {
             };
             let planned = self.with_journal(|j| j.plan.sections[index].clone());
             let parent = planned.parent.and_then(|p| self.section_id(p));
-            let Some(winner) = sections
-                .iter()
-                .filter(|s| s.name == planned.name && s.parent_id == parent)
-                .map(|s| s.id)
-                .min()
-            else {
+            let Some(winner) = super::lowest_section_id(&sections, &planned.name, parent) else {
                 continue;
             };
             if winner >= mine {
